@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the project's scripts. Source it; do not run it.
+#
+# Everything the build downloads or produces outside the git tree lives under
+# $UIO_DMABUF_CACHE (default ~/.cache/uio-dmabuf), keyed so that several checkouts
+# share one kernel build.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${UIO_DMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uio-dmabuf}
+
+# The kernel the test image is built from: Debian's linux-source package from
+# trixie-backports. Override both if the archive has moved on.
+KERNEL_SOURCE_PACKAGE=${KERNEL_SOURCE_PACKAGE:-linux-source-7.3}
+KERNEL_SOURCE_SUITE=${KERNEL_SOURCE_SUITE:-trixie-backports}
+KERNEL_SOURCE_MIRROR=${KERNEL_SOURCE_MIRROR:-http://deb.debian.org/debian}
+
+# Kernel toolchain: Debian's rustc-web (the rustup toolchain has no rust-src and
+# another version) and clang/LLVM 19 (KASAN with Rust needs a clang-built kernel).
+KRUSTC=${KRUSTC:-/usr/bin/rustc}
+LLVM_SUFFIX=${LLVM_SUFFIX:--19}
+BINDGEN_VERSION=${BINDGEN_VERSION:-0.72.1}
+TOOLS=$CACHE/tools
+KBINDGEN=${KBINDGEN:-$TOOLS/bin/bindgen}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run as root, through sudo only when we are not root already.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Bump when the way the kernel is built changes in a way the inputs below miss.
+KERNEL_RECIPE=1
+
+# make variables for everything built against the test kernel (kernel and module).
+kmake_vars() {
+	printf '%s\n' "LLVM=$LLVM_SUFFIX" "RUSTC=$KRUSTC" "HOSTRUSTC=$KRUSTC" "BINDGEN=$KBINDGEN"
+}
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${LLVM_SUFFIX}/lib}
+
+kernel_source_deb() {
+	local stamp=$CACHE/kernel-source/stamp
+	[ -f "$stamp" ] || die "kernel source not fetched yet: run 'make deps'"
+	cat "$stamp"
+}
+
+# The build directory of the test kernel: one per source version, config fragment
+# and toolchain, so a change of any of them builds afresh and nothing else does.
+kernel_build_dir() {
+	local key
+	key=$({
+		basename "$(kernel_source_deb)"
+		cat "$TOP/qemu/kernel.config"
+		"$KRUSTC" --version
+		"clang$LLVM_SUFFIX" --version | head -n1
+		"$KBINDGEN" --version
+		echo "recipe $KERNEL_RECIPE"
+	} | sha256sum | cut -c1-16)
+	echo "$CACHE/kernel/$key"
+}
