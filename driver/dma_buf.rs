@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Importing dma-bufs (`linux/dma-buf.h`, importer side).
+//!
+//! [`DmaBuf`] is a counted reference to a dma-buf taken from a file descriptor,
+//! [`Attachment`] attaches it to a device, and [`Mapping`] maps the attachment for
+//! DMA. Each owns the one before it, so dropping a [`Mapping`] unmaps, detaches and
+//! drops the reference, in that order.
+//!
+//! Attachments are static (`dma_buf_attach`, no `importer_ops`): the exporter pins
+//! the buffer for as long as it is mapped and never calls back into the importer,
+//! so no importer lock is ever taken under the dma-buf's reservation lock.
+
+use core::ptr::NonNull;
+use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
+    dma::DataDirection,
+    error::from_err_ptr,
+    prelude::*,
+    scatterlist::SGTable,
+    sync::aref::ARef, //
+};
+
+use crate::{
+    bindings,
+    raw, //
+};
+
+/// A reference to a dma-buf.
+///
+/// # Invariants
+///
+/// `ptr` points to a `struct dma_buf` on which this object holds one reference
+/// (taken by `dma_buf_get`), dropped by `dma_buf_put` in `drop`.
+pub(crate) struct DmaBuf {
+    ptr: NonNull<bindings::dma_buf>,
+}
+
+// SAFETY: A dma-buf reference may be used and dropped from any thread.
+unsafe impl Send for DmaBuf {}
+// SAFETY: `&DmaBuf` only reads immutable fields of the dma-buf.
+unsafe impl Sync for DmaBuf {}
+
+impl DmaBuf {
+    /// Takes a reference to the dma-buf behind file descriptor `fd` of the
+    /// calling process: `EBADF` if `fd` is not open, `EINVAL` if it is not a
+    /// dma-buf.
+    pub(crate) fn get(fd: i32) -> Result<Self> {
+        // SAFETY: `dma_buf_get` accepts any integer and returns either a dma-buf
+        // with a new reference or an `ERR_PTR`.
+        let ptr = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
+        // INVARIANT: `dma_buf_get` succeeded, so we own one reference.
+        NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(EINVAL)
+    }
+
+    /// The size of the buffer in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: By the type invariant the dma-buf is alive; `size` is set at
+        // export and never changes.
+        unsafe { (*self.ptr.as_ptr()).size }
+    }
+}
+
+impl Drop for DmaBuf {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own one reference.
+        unsafe { bindings::dma_buf_put(self.ptr.as_ptr()) };
+    }
+}
+
+/// A dma-buf attached to a device.
+///
+/// # Invariants
+///
+/// `attach` is the attachment `dma_buf_attach` returned for `buf` and `dev`; it is
+/// detached in `drop`, before `buf` (and with it the dma-buf reference) is dropped.
+pub(crate) struct Attachment {
+    attach: NonNull<bindings::dma_buf_attachment>,
+    buf: DmaBuf,
+    dev: ARef<Device>,
+}
+
+// SAFETY: Attachments may be used and detached from any thread.
+unsafe impl Send for Attachment {}
+// SAFETY: `&Attachment` exposes no mutation.
+unsafe impl Sync for Attachment {}
+
+impl Attachment {
+    /// Attaches `buf` to `dev`, so that its mappings apply the device's IOMMU
+    /// domain, DMA mask and swiotlb. The device must stay bound as long as the
+    /// attachment lives; it is kept alive by a reference.
+    pub(crate) fn new(buf: DmaBuf, dev: &Device<Bound>) -> Result<Self> {
+        // SAFETY: `buf` holds a reference to a live dma-buf and `dev` is a bound
+        // device.
+        let ptr = from_err_ptr(unsafe { bindings::dma_buf_attach(buf.ptr.as_ptr(), raw::device(dev)) })?;
+        let attach = NonNull::new(ptr).ok_or(EINVAL)?;
+        // INVARIANT: `attach` was just returned for `buf` and `dev`.
+        Ok(Self {
+            attach,
+            buf,
+            dev: dev.into(),
+        })
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `attach` is a live attachment of `buf`, not
+        // mapped any more (a `Mapping` owns its `Attachment` and unmaps first).
+        unsafe { bindings::dma_buf_detach(self.buf.ptr.as_ptr(), self.attach.as_ptr()) };
+    }
+}
+
+/// An attachment mapped for DMA.
+///
+/// # Invariants
+///
+/// `sgt` is the table `dma_buf_map_attachment_unlocked` returned for `attach` and
+/// `dir`; it is unmapped in `drop`, before `attach` is detached. While mapped, the
+/// exporter keeps the table and its DMA addresses unchanged.
+pub(crate) struct Mapping {
+    sgt: NonNull<bindings::sg_table>,
+    dir: DataDirection,
+    attach: Attachment,
+}
+
+// SAFETY: A mapping may be used and unmapped from any thread.
+unsafe impl Send for Mapping {}
+// SAFETY: `&Mapping` only reads the table and issues cache syncs, which the DMA
+// API allows concurrently.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `attach` for DMA in direction `dir`.
+    pub(crate) fn new(attach: Attachment, dir: DataDirection) -> Result<Self> {
+        // SAFETY: `attach` is a live, unmapped attachment; no reservation lock is
+        // held by this thread (the `_unlocked` variant takes it).
+        let ptr = from_err_ptr(unsafe {
+            bindings::dma_buf_map_attachment_unlocked(attach.attach.as_ptr(), dir.into())
+        })?;
+        let sgt = NonNull::new(ptr).ok_or(EINVAL)?;
+        // INVARIANT: `sgt` was just returned for `attach` and `dir`.
+        Ok(Self { sgt, dir, attach })
+    }
+
+    /// The DMA-mapped scatter-gather table.
+    pub(crate) fn sg_table(&self) -> &SGTable {
+        // SAFETY: By the type invariant `sgt` is a valid table that nobody modifies
+        // while it is mapped, i.e. for the lifetime of `&self`.
+        unsafe { SGTable::from_raw(self.sgt.as_ptr()) }
+    }
+
+    /// Hands the buffer to the CPU after device DMA (`dma_sync_sgtable_for_cpu`):
+    /// invalidates CPU caches and copies swiotlb bounce buffers back.
+    pub(crate) fn sync_for_cpu(&self) {
+        // SAFETY: `sgt` is mapped for `attach.dev` in `dir` (type invariant).
+        unsafe {
+            bindings::uio_dmabuf_helper_sync_sgtable_for_cpu(
+                raw::device(&self.attach.dev),
+                self.sgt.as_ptr(),
+                self.dir.into(),
+            )
+        }
+    }
+
+    /// Hands the buffer to the device before DMA (`dma_sync_sgtable_for_device`):
+    /// writes back CPU caches and copies data into swiotlb bounce buffers.
+    pub(crate) fn sync_for_device(&self) {
+        // SAFETY: As in `sync_for_cpu`.
+        unsafe {
+            bindings::uio_dmabuf_helper_sync_sgtable_for_device(
+                raw::device(&self.attach.dev),
+                self.sgt.as_ptr(),
+                self.dir.into(),
+            )
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `sgt` is mapped for `attach` in `dir`; no
+        // reservation lock is held here.
+        unsafe {
+            bindings::dma_buf_unmap_attachment_unlocked(
+                self.attach.attach.as_ptr(),
+                self.sgt.as_ptr(),
+                self.dir.into(),
+            )
+        };
+    }
+}

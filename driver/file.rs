@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/uio-dmabuf`: per-open-file import tables and the ioctl dispatch.
+//!
+//! Every import belongs to the open file that created it; closing the file (or
+//! the process dying) revokes them all. Locks: a file's table lock is held only
+//! to look up, insert or remove entries, never across dma-buf calls or user
+//! copies; an import's own lock guards its mapping (see [`crate::import`]).
+
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceRegistration, //
+    },
+    new_mutex,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice,
+        UserSliceWriter, //
+    },
+};
+
+use crate::{
+    device::DeviceState,
+    handles::{
+        HandleNode,
+        HandleTable,
+        Limits, //
+    },
+    import::Import,
+    registry,
+    segments::Segment,
+    uapi::{
+        self,
+        ImportArgs,
+        InfoArgs,
+        ReleaseArgs,
+        SegmentsArgs,
+        SyncArgs, //
+    },
+};
+
+/// An open file of `/dev/uio-dmabuf`.
+#[pin_data]
+pub(crate) struct OpenFile {
+    /// Registration number in the [`registry`].
+    id: u64,
+    #[pin]
+    table: Mutex<HandleTable<Arc<Import>>>,
+}
+
+/// The per-file limits, from the module parameters.
+fn limits() -> Limits {
+    Limits {
+        max_entries: crate::module_parameters::max_imports.value(),
+        max_bytes: crate::module_parameters::max_mapped_bytes.value(),
+    }
+}
+
+/// Copies `value` out to the user struct at `arg`.
+fn write_out<T: AsBytes>(arg: usize, value: &T) -> Result {
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<T>())
+        .writer()
+        .write(value)
+}
+
+/// Copies the user struct at `arg` in.
+fn read_in<T: FromBytes>(arg: usize) -> Result<T> {
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<T>())
+        .reader()
+        .read()
+}
+
+/// Writes `segments` to the user array at `ptr`.
+fn write_segments(ptr: usize, segments: &[Segment]) -> Result {
+    if segments.is_empty() {
+        return Ok(());
+    }
+    let mut w: UserSliceWriter =
+        UserSlice::new(UserPtr::from_addr(ptr), size_of_val(segments)).writer();
+    w.write_slice(segments.as_bytes())
+}
+
+impl OpenFile {
+    /// The import named `handle` in this file: `ENOENT` if there is none.
+    fn lookup(&self, handle: u32) -> Result<Arc<Import>> {
+        self.table.lock().get(handle).cloned().ok_or(ENOENT)
+    }
+
+    fn info(&self, arg: usize) -> Result {
+        let mut args: InfoArgs = read_in(arg)?;
+        let dev = registry::device_for_uio_fd(uapi::info_request(&args)?)?;
+        let dma = dev.dma();
+        let limits = self.table.lock().limits();
+        args.abi_version = uapi::ABI_VERSION;
+        args.dma_mask = dma.mask;
+        args.max_segment_size = dma.max_segment_size.into();
+        args.flags = if dma.translated { uapi::INFO_IOMMU } else { 0 };
+        args.max_imports = limits.max_entries;
+        args.max_mapped_bytes = limits.max_bytes;
+        write_out(arg, &args)
+    }
+
+    fn import(&self, arg: usize) -> Result {
+        let mut args: ImportArgs = read_in(arg)?;
+        let req = uapi::import_request(&args)?;
+        // Fail early, before any work, when the file is full; checked again on
+        // insertion.
+        self.table.lock().check_room(0)?;
+        let dev = registry::device_for_uio_fd(req.uio_fd)?;
+        let user = dev.begin_use()?;
+        let node = HandleNode::new()?;
+        let import = Import::new(&user, &req)?;
+        let size = import.size();
+        // Inserted while `user` holds the device, so that unbind, which waits
+        // for `user`, then finds it in the table. Nothing is copied to userspace
+        // before `user` is dropped: a copy may block on a page fault for as long
+        // as userspace wants, and unbind must not wait for that.
+        let handle = self.table.lock().insert(node, size, import.clone())?;
+        drop(user);
+        let copied = (|| {
+            let segments = import.segments()?;
+            let shown = segments.len().min(req.capacity as usize);
+            write_segments(req.segments, &segments[..shown])?;
+            args.handle = handle;
+            args.size = size;
+            args.nr_segments = u32::try_from(segments.len())?;
+            write_out(arg, &args)
+        })();
+        if let Err(e) = copied {
+            // Userspace never learnt of the import: undo it.
+            if let Some(import) = self.table.lock().remove(handle) {
+                import.revoke();
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn segments(&self, arg: usize) -> Result {
+        let mut args: SegmentsArgs = read_in(arg)?;
+        let (handle, first, ptr, capacity) = uapi::segments_request(&args)?;
+        let import = self.lookup(handle)?;
+        let segments = import.segments()?;
+        let first = first as usize;
+        if first > segments.len() {
+            return Err(EINVAL);
+        }
+        let count = (segments.len() - first).min(capacity as usize);
+        write_segments(ptr, &segments[first..first + count])?;
+        args.count = u32::try_from(count)?;
+        args.nr_segments = u32::try_from(segments.len())?;
+        write_out(arg, &args)
+    }
+
+    fn sync(&self, arg: usize) -> Result {
+        let args: SyncArgs = read_in(arg)?;
+        let (handle, target) = uapi::sync_request(&args)?;
+        self.lookup(handle)?.sync(target)
+    }
+
+    fn release(&self, arg: usize) -> Result {
+        let args: ReleaseArgs = read_in(arg)?;
+        let handle = uapi::release_request(&args)?;
+        let import = self.table.lock().remove(handle).ok_or(ENOENT)?;
+        import.revoke();
+        Ok(())
+    }
+
+    /// Revokes this file's imports of `dev` (unbind). Visits the table in handle
+    /// order without holding its lock across a revocation.
+    pub(crate) fn revoke_device(&self, dev: &DeviceState) {
+        let mut next = 0u32;
+        loop {
+            let found = {
+                let table = self.table.lock();
+                table
+                    .find_from(next, |import| core::ptr::eq::<DeviceState>(&**import.device(), dev))
+                    .and_then(|handle| Some((handle, table.get(handle)?.clone())))
+            };
+            let Some((handle, import)) = found else {
+                return;
+            };
+            import.revoke();
+            match handle.checked_add(1) {
+                Some(n) => next = n,
+                None => return,
+            }
+        }
+    }
+}
+
+#[vtable]
+impl MiscDevice for OpenFile {
+    type Ptr = Arc<OpenFile>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
+        let file = Arc::pin_init(
+            try_pin_init!(OpenFile {
+                id: registry::new_file_id(),
+                table <- new_mutex!(HandleTable::new(limits())),
+            }),
+            GFP_KERNEL,
+        )?;
+        registry::add_file(file.id, file.clone())?;
+        Ok(file)
+    }
+
+    fn release(this: Arc<Self>, _file: &File) {
+        registry::remove_file(this.id);
+        loop {
+            let Some(import) = this.table.lock().pop_first() else {
+                break;
+            };
+            import.revoke();
+        }
+    }
+
+    fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            uapi::IOC_INFO => this.info(arg)?,
+            uapi::IOC_IMPORT => this.import(arg)?,
+            uapi::IOC_SEGMENTS => this.segments(arg)?,
+            uapi::IOC_SYNC => this.sync(arg)?,
+            uapi::IOC_RELEASE => this.release(arg)?,
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Out-of-line wrappers for static inline kernel functions and macros used by the
+ * Rust side (declared in helpers.h, bound by bindgen). Like rust/helpers/ in the
+ * kernel tree: no logic here, only the call.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/pci.h>
+#include "helpers.h"
+
+void uio_dmabuf_helper_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
+					    enum dma_data_direction dir)
+{
+	dma_sync_sgtable_for_cpu(dev, sgt, dir);
+}
+
+void uio_dmabuf_helper_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
+					    enum dma_data_direction dir)
+{
+	dma_sync_sgtable_for_device(dev, sgt, dir);
+}
+
+unsigned int uio_dmabuf_helper_max_seg_size(struct device *dev)
+{
+	return dma_get_max_seg_size(dev);
+}
+
+u64 uio_dmabuf_helper_dma_mask(struct device *dev)
+{
+	return dma_get_mask(dev);
+}
+
+/* Whether an IOMMU translates the device's DMA (a DMA domain, not identity). */
+bool uio_dmabuf_helper_dma_translated(struct device *dev)
+{
+	struct iommu_domain *domain;
+
+	if (!device_iommu_mapped(dev))
+		return false;
+	domain = iommu_get_domain_for_dev(dev);
+	return domain && iommu_is_dma_domain(domain);
+}
+
+unsigned long uio_dmabuf_helper_bar_flags(struct pci_dev *pdev, int bar)
+{
+	return pci_resource_flags(pdev, bar);
+}
+
+unsigned int uio_dmabuf_helper_pci_irq(struct pci_dev *pdev)
+{
+	return pdev->irq;
+}
+
+bool uio_dmabuf_helper_intx_mask_supported(struct pci_dev *pdev)
+{
+	return pci_intx_mask_supported(pdev);
+}
+
+dev_t uio_dmabuf_helper_file_rdev(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	return S_ISCHR(inode->i_mode) ? inode->i_rdev : 0;
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The PCI driver: binds QEMU's edu (and any device added through `new_id` or
+//! `driver_override`), exposes its memory BARs and INTx through UIO, and tears
+//! the device's imports down on unbind.
+
+use kernel::{
+    device::{
+        Bound,
+        Core, //
+    },
+    dma::{
+        Device as _,
+        DmaMask, //
+    },
+    pci,
+    prelude::*,
+    sync::Arc, //
+};
+
+use crate::{
+    bindings,
+    device::DeviceState,
+    file::OpenFile,
+    irq_handler::IntxHandler,
+    module_parameters,
+    pci_ext,
+    registry,
+    uio, //
+};
+
+/// QEMU's educational device.
+const EDU_VENDOR: u16 = 0x1234;
+const EDU_DEVICE: u16 = 0x11e8;
+/// edu's DMA engine truncates addresses to its `dma_mask` property, 28 bits
+/// unless QEMU is told otherwise.
+const EDU_DMA_BITS: u32 = 28;
+/// The PCI default mask for other devices.
+const DEFAULT_DMA_BITS: u32 = 32;
+
+/// UIO map names, one per BAR.
+const BAR_NAMES: [&CStr; pci_ext::NUM_BARS as usize] = [c"BAR0", c"BAR1", c"BAR2", c"BAR3", c"BAR4", c"BAR5"];
+
+pub(crate) struct UioDmabufDriver;
+
+// `@none` leaves `driver_data` 0, the value `new_id` writes, so dynamic IDs bind.
+kernel::pci_device_table!(
+    PCI_TABLE,
+    @none,
+    [pci::DeviceId::from_id(pci_ext::vendor(EDU_VENDOR), EDU_DEVICE as u32)]
+);
+
+/// What the driver keeps for a bound device.
+pub(crate) struct BoundDevice<'bound> {
+    state: Arc<DeviceState>,
+    _uio: Pin<KBox<uio::Registration<'bound, IntxHandler<'bound>>>>,
+}
+
+/// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
+/// default.
+fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
+    match module_parameters::dma_bits.value() {
+        0 if pdev.vendor_id() == pci_ext::vendor(EDU_VENDOR) && pdev.device_id() == EDU_DEVICE => EDU_DMA_BITS,
+        0 => DEFAULT_DMA_BITS,
+        bits => bits,
+    }
+}
+
+impl pci::Driver for UioDmabufDriver {
+    type IdInfo = ();
+    type Data<'bound> = BoundDevice<'bound>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _id_info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        let bits = dma_bits(pdev);
+        let result = (|| {
+            pci_ext::enable_managed(pdev)?;
+            pdev.set_master();
+            // SAFETY: In probe, before anything maps DMA for the device.
+            unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(bits)?)? };
+            // SAFETY: As above.
+            unsafe { pdev.dma_set_max_seg_size(module_parameters::max_segment_size.value()) };
+
+            let bound: &'bound pci::Device<Bound> = pdev;
+            let mut maps = KVec::new();
+            for bar in 0..pci_ext::NUM_BARS {
+                if let Some((phys, size)) = pci_ext::memory_bar(bound, bar) {
+                    if maps.len() < uio::MAX_MAPS {
+                        maps.push(uio::MemMap { name: BAR_NAMES[bar as usize], phys, size }, GFP_KERNEL)?;
+                    }
+                }
+            }
+            let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
+            let uio = KBox::pin_init(
+                uio::Registration::new(
+                    bound.as_ref(),
+                    kernel::module::this_module::<crate::UioDmabufModule>(),
+                    c"uio_dmabuf",
+                    &maps,
+                    irq,
+                    IntxHandler::new(bound),
+                ),
+                GFP_KERNEL,
+            )?;
+            let state = DeviceState::new(bound, uio.devt(), pci_ext::dma_info(bound.as_ref()))?;
+            registry::add_device(state.clone())?;
+            dev_info!(
+                pdev.as_ref(),
+                "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}\n",
+                maps.len(),
+                irq.map_or(0, |(irq, _)| irq),
+                bits,
+                if state.dma().translated { ", IOMMU-translated" } else { "" }
+            );
+            Ok(BoundDevice { state, _uio: uio })
+        })();
+        if result.is_err() {
+            pci_ext::clear_master(pdev);
+        }
+        result
+    }
+
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // Stop the device's DMA first: whatever userspace programmed, it must not
+        // reach memory that is about to be unmapped.
+        pci_ext::clear_master(pdev);
+        let state = &this.state;
+        registry::remove_device(state);
+        state.stop_users();
+        registry::for_each_file(|file: &OpenFile| file.revoke_device(state));
+        state.wait_unmapped();
+        // Dropping the data then unregisters the UIO device (freeing the IRQ and
+        // waking readers of /dev/uioN); the driver core disables the device.
+    }
+}

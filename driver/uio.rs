@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe registration of UIO devices (`struct uio_info`, `linux/uio_driver.h`).
+//!
+//! A [`Registration`] publishes `/dev/uioN` for a bound parent device with a set of
+//! physical memory maps and, optionally, an interrupt whose top half and
+//! `irqcontrol` are the methods of a [`Handler`]. Dropping it unregisters the UIO
+//! device, which frees the interrupt (waiting for a running handler) and wakes
+//! every reader blocked on `/dev/uioN`.
+
+use core::marker::PhantomData;
+use kernel::{
+    container_of,
+    device::{
+        Bound,
+        Device, //
+    },
+    error::to_result,
+    irq::IrqReturn,
+    prelude::*,
+    types::Opaque, //
+};
+
+use crate::{
+    bindings,
+    raw, //
+};
+
+/// The bits of an address below page granularity.
+const PAGE_MASK_LOW: u64 = kernel::page::PAGE_SIZE as u64 - 1;
+
+/// Callbacks of a UIO device.
+pub(crate) trait Handler: Send + Sync {
+    /// Top half of the interrupt, in hard-IRQ context: whether the interrupt was
+    /// raised by this device (UIO then counts it and wakes readers).
+    fn handle_irq(&self) -> IrqReturn;
+
+    /// Userspace wrote `on` (0 or 1 as a 32-bit integer) to `/dev/uioN`.
+    fn irqcontrol(&self, on: bool) -> Result;
+}
+
+/// A physical memory region that userspace may mmap (`UIO_MEM_PHYS`).
+pub(crate) struct MemMap {
+    /// Name shown in `/sys/class/uio/uioN/maps/mapK/name`.
+    pub(crate) name: &'static CStr,
+    /// Physical start address.
+    pub(crate) phys: u64,
+    /// Length in bytes.
+    pub(crate) size: u64,
+}
+
+/// Maximum number of memory maps of one UIO device.
+pub(crate) const MAX_MAPS: usize = bindings::MAX_UIO_MAPS as usize;
+
+/// A registered UIO device.
+///
+/// # Invariants
+///
+/// `info` is registered with the UIO core (`__uio_register_device` succeeded) and
+/// stays registered until `drop`; `info.priv_` is unused, the callbacks find the
+/// [`Registration`] from `info` with `container_of!`. The parent device stays bound
+/// for `'bound`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Registration<'bound, T: Handler> {
+    handler: T,
+    #[pin]
+    info: Opaque<bindings::uio_info>,
+    _parent: PhantomData<&'bound Device<Bound>>,
+}
+
+// SAFETY: The UIO core may call the callbacks from any thread; they only use
+// `handler`, which is `Send + Sync`.
+unsafe impl<T: Handler> Send for Registration<'_, T> {}
+// SAFETY: As above; `&Registration` exposes only `handler` and immutable data.
+unsafe impl<T: Handler> Sync for Registration<'_, T> {}
+
+impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
+    /// Registers `/dev/uioN` as a child of `parent`, with `maps` as its memory maps
+    /// (map K is mmapped at offset K * page size) and `irq` (a Linux IRQ number,
+    /// requested by the UIO core with `irq_flags`), or no interrupt.
+    pub(crate) fn new(
+        parent: &'bound Device<Bound>,
+        module: &'static ThisModule,
+        name: &'static CStr,
+        maps: &[MemMap],
+        irq: Option<(u32, u64)>,
+        handler: T,
+    ) -> impl PinInit<Self, Error> + 'bound {
+        let mut mem = [(c"", 0u64, 0u64); MAX_MAPS];
+        let count = maps.len().min(MAX_MAPS);
+        for (slot, map) in mem.iter_mut().zip(maps) {
+            *slot = (map.name, map.phys, map.size);
+        }
+        try_pin_init!(Self {
+            handler,
+            info <- Opaque::try_ffi_init(move |info: *mut bindings::uio_info| {
+                // SAFETY: `info` points to writable memory for a `uio_info`; all
+                // fields are plain data or pointers for which zero is valid.
+                unsafe { info.write_bytes(0, 1) };
+                // SAFETY: `info` is valid and zero-initialized (above); nothing
+                // else references it yet.
+                let raw = unsafe { &mut *info };
+                raw.name = name.as_char_ptr();
+                raw.version = c"1".as_char_ptr();
+                for (dst, &(map_name, phys, size)) in raw.mem.iter_mut().zip(&mem[..count]) {
+                    dst.name = map_name.as_char_ptr();
+                    // CAST: UIO_MEM_PHYS is a small `#define`.
+                    dst.memtype = bindings::UIO_MEM_PHYS as c_int;
+                    // UIO maps whole pages; the offset within the first one is
+                    // reported in `offs` (`/sys/class/uio/uioN/maps/mapK/offset`).
+                    dst.addr = phys & !PAGE_MASK_LOW;
+                    // CAST: The offset is below the page size.
+                    dst.offs = (phys & PAGE_MASK_LOW) as usize;
+                    dst.size = size;
+                }
+                match irq {
+                    Some((irq, flags)) => {
+                        raw.irq = isize::try_from(irq)?;
+                        raw.irq_flags = usize::try_from(flags)?;
+                        raw.handler = Some(Self::handler_callback);
+                        raw.irqcontrol = Some(Self::irqcontrol_callback);
+                    }
+                    // CAST: UIO_IRQ_NONE is 0.
+                    None => raw.irq = bindings::UIO_IRQ_NONE as isize,
+                }
+                // SAFETY: `parent` is a bound device, `info` is fully initialized and,
+                // being pinned, stays at this address until `drop` unregisters it;
+                // `handler` was initialized before this field, so the callbacks,
+                // which may run as soon as this returns, find it.
+                to_result(unsafe {
+                    bindings::__uio_register_device(
+                        module.as_ptr(),
+                        raw::device(parent),
+                        info,
+                    )
+                })
+            }),
+            _parent: PhantomData,
+        })
+    }
+
+    /// The device number (`dev_t`) of this device's `/dev/uioN`.
+    pub(crate) fn devt(&self) -> u32 {
+        // SAFETY: By the type invariant `info` is registered, so `uio_dev` points
+        // to the live `uio_device` the UIO core created for it.
+        unsafe { (*(*self.info.get()).uio_dev).dev.devt }
+    }
+
+    /// # Safety
+    ///
+    /// `info` must be the `info` field of a live, pinned `Registration<T>`.
+    unsafe fn from_info<'a>(info: *mut bindings::uio_info) -> &'a Self {
+        // SAFETY: `info` is the `info` field of a `Registration<T>` (the callers'
+        // contract; `Opaque<T>` is `repr(transparent)` over `T`).
+        unsafe { &*container_of!(info.cast::<Opaque<bindings::uio_info>>(), Self, info) }
+    }
+
+    unsafe extern "C" fn handler_callback(
+        _irq: c_int,
+        info: *mut bindings::uio_info,
+    ) -> bindings::irqreturn_t {
+        // SAFETY: The UIO core passes the `info` registered in `new`, which belongs
+        // to a live `Registration` until its `drop` has unregistered it (and
+        // thereby freed the IRQ).
+        let this = unsafe { Self::from_info(info) };
+        match this.handler.handle_irq() {
+            IrqReturn::Handled => bindings::irqreturn::IRQ_HANDLED,
+            IrqReturn::None => bindings::irqreturn::IRQ_NONE,
+        }
+    }
+
+    unsafe extern "C" fn irqcontrol_callback(info: *mut bindings::uio_info, on: i32) -> c_int {
+        // SAFETY: As in `handler_callback`; the UIO core calls `irqcontrol` under
+        // its `info_lock` only while `info` is registered.
+        let this = unsafe { Self::from_info(info) };
+        match this.handler.irqcontrol(on != 0) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+}
+
+#[pinned_drop]
+impl<T: Handler> PinnedDrop for Registration<'_, T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant `info` is registered; unregistering it
+        // frees the IRQ and ends every callback before returning.
+        unsafe { bindings::uio_unregister_device(self.info.get()) };
+    }
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! uio_dmabuf: a UIO driver that lets userspace drivers DMA into imported
+//! dma-bufs.
+//!
+//! The PCI driver ([`pci_driver`]) exposes a device's BARs and interrupt through
+//! UIO. The misc device `/dev/uio-dmabuf` ([`file`]) imports dma-bufs from any
+//! exporter for a device named by an open fd of its `/dev/uioN`: it attaches
+//! them to the PCI device (so IOMMU and swiotlb apply), maps them, and returns
+//! every DMA segment. Imports belong to the open file and are torn down on
+//! close, process death and device unbind.
+//!
+//! Layout: thin `unsafe` abstractions over C APIs ([`uio`], [`dma_buf`],
+//! [`pci_ext`], [`chrdev`], [`raw`], [`bindings`]) and safe driver logic on top.
+
+use kernel::{
+    driver,
+    miscdevice::{
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    pci,
+    prelude::*,
+    InPlaceModule, //
+};
+
+mod bindings;
+mod chrdev;
+mod device;
+mod dma_buf;
+mod file;
+mod handles;
+mod import;
+mod irq_handler;
+mod pci_driver;
+mod pci_ext;
+mod raw;
+mod registry;
+mod segments;
+mod uapi;
+mod uio;
+
+module! {
+    type: UioDmabufModule,
+    name: "uio_dmabuf",
+    authors: ["uio-dmabuf developers"],
+    description: "UIO driver that imports dma-bufs and reports their DMA addresses",
+    license: "GPL",
+    imports_ns: ["DMA_BUF"],
+    params: {
+        dma_bits: u32 {
+            default: 0,
+            description: "DMA mask width in bits for every bound device (0: 28 for QEMU edu, 32 for others)",
+        },
+        max_segment_size: u32 {
+            default: 4294967295,
+            description: "Longest DMA segment reported, in bytes (dma_set_max_seg_size)",
+        },
+        max_imports: u32 {
+            default: 65536,
+            description: "Live imports per open file of /dev/uio-dmabuf (ENOSPC beyond)",
+        },
+        max_mapped_bytes: u64 {
+            default: 4294967296,
+            description: "Imported bytes per open file of /dev/uio-dmabuf (EDQUOT beyond)",
+        },
+    },
+}
+
+/// Empties the module-wide registry when dropped.
+struct RegistryGuard;
+
+impl Drop for RegistryGuard {
+    fn drop(&mut self) {
+        registry::clear();
+    }
+}
+
+#[pin_data]
+struct UioDmabufModule {
+    // Drop order is declaration order: the import front-end goes first (no file
+    // can be open then: each holds a module reference), then the PCI driver
+    // (unbinding every device), then the registry's memory.
+    #[pin]
+    _misc: MiscDeviceRegistration<file::OpenFile>,
+    #[pin]
+    _pci: driver::Registration<pci::Adapter<pci_driver::UioDmabufDriver>>,
+    _registry: RegistryGuard,
+}
+
+impl InPlaceModule for UioDmabufModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: Module init runs once, before the misc device and the PCI
+        // driver that use the registry are registered below.
+        unsafe { registry::init() };
+        try_pin_init!(Self {
+            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uio-dmabuf" }),
+            _pci <- driver::Registration::new(c"uio_dmabuf", module),
+            _registry: RegistryGuard,
+        })
+    }
+}
