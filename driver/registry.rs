@@ -79,11 +79,12 @@ pub(crate) fn device_for_uio_fd(fd: i32) -> Result<Arc<DeviceState>> {
     let fd = u32::try_from(fd).map_err(|_| EBADF)?;
     let file = LocalFile::fget(fd)?;
     let devt = chrdev::device_number(&file).ok_or(ENODEV)?;
+    let inode = chrdev::inode(&file);
     REGISTRY
         .lock()
         .devices
         .iter()
-        .find(|d| d.devt() == devt)
+        .find(|d| d.is_uio_file(devt, inode))
         .cloned()
         .ok_or(ENODEV)
 }

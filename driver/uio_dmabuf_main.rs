@@ -31,7 +31,6 @@ mod dma_buf;
 mod file;
 mod handles;
 mod import;
-mod irq_handler;
 mod pci_driver;
 mod pci_ext;
 mod raw;
@@ -39,6 +38,7 @@ mod registry;
 mod segments;
 mod uapi;
 mod uio;
+mod uio_ops;
 
 module! {
     type: UioDmabufModule,
