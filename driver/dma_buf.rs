@@ -29,6 +29,12 @@ use crate::{
     raw, //
 };
 
+pub(crate) use crate::uapi::SyncTarget;
+
+/// The bits of an address below page granularity.
+// CAST: `usize` is 64 bits wide on every architecture this builds for.
+const PAGE_MASK_LOW: u64 = !kernel::page::PAGE_MASK as u64;
+
 /// A reference to a dma-buf.
 ///
 /// # Invariants
@@ -153,29 +159,40 @@ impl Mapping {
         unsafe { SGTable::from_raw(self.sgt.as_ptr()) }
     }
 
-    /// Hands the buffer to the CPU after device DMA (`dma_sync_sgtable_for_cpu`):
-    /// invalidates CPU caches and copies swiotlb bounce buffers back.
-    pub(crate) fn sync_for_cpu(&self) {
-        // SAFETY: `sgt` is mapped for `attach.dev` in `dir` (type invariant).
-        unsafe {
-            bindings::uio_dmabuf_helper_sync_sgtable_for_cpu(
-                raw::device(&self.attach.dev),
-                self.sgt.as_ptr(),
-                self.dir.into(),
-            )
-        }
-    }
-
-    /// Hands the buffer to the device before DMA (`dma_sync_sgtable_for_device`):
-    /// writes back CPU caches and copies data into swiotlb bounce buffers.
-    pub(crate) fn sync_for_device(&self) {
-        // SAFETY: As in `sync_for_cpu`.
-        unsafe {
-            bindings::uio_dmabuf_helper_sync_sgtable_for_device(
-                raw::device(&self.attach.dev),
-                self.sgt.as_ptr(),
-                self.dir.into(),
-            )
+    /// Syncs every DMA segment of the mapping for `target`: for the CPU after
+    /// device DMA (invalidate caches, copy swiotlb bounce buffers back), or for
+    /// the device before DMA (write back caches, fill bounce buffers).
+    ///
+    /// An importer sees only the DMA side of the table (with
+    /// `CONFIG_DMABUF_DEBUG` it gets a copy without pages or CPU lengths), so
+    /// the sync goes through DMA addresses: `dma_sync_single_*` per DMA
+    /// segment, which dma-direct and swiotlb resolve from the address. Behind
+    /// an IOMMU one DMA segment may span pages that are not contiguous in
+    /// memory, so there `per_page` splits it at page boundaries, each piece
+    /// resolving to its own page.
+    pub(crate) fn sync(&self, target: SyncTarget, per_page: bool) {
+        let dev = raw::device(&self.attach.dev);
+        let dir = self.dir.into();
+        let sync = |addr: u64, len: u64| {
+            // CAST: A DMA segment's length fits in `size_t` (it is an
+            // `unsigned int` in the scatterlist).
+            let len = len as usize;
+            // SAFETY: `[addr, addr + len)` lies in a segment of `sgt`, which is
+            // mapped for `attach.dev` in `dir` (type invariant).
+            unsafe {
+                match target {
+                    SyncTarget::Cpu => bindings::uio_dmabuf_helper_sync_single_for_cpu(dev, addr, len, dir),
+                    SyncTarget::Device => bindings::uio_dmabuf_helper_sync_single_for_device(dev, addr, len, dir),
+                }
+            }
+        };
+        for entry in self.sg_table().iter() {
+            let (mut addr, end) = (entry.dma_address(), entry.dma_address() + entry.dma_len());
+            while addr < end {
+                let piece_end = if per_page { end.min((addr | PAGE_MASK_LOW) + 1) } else { end };
+                sync(addr, piece_end - addr);
+                addr = piece_end;
+            }
         }
     }
 }

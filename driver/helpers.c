@@ -10,16 +10,16 @@
 #include <linux/pci.h>
 #include "helpers.h"
 
-void uio_dmabuf_helper_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
-					    enum dma_data_direction dir)
+void uio_dmabuf_helper_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
+					   enum dma_data_direction dir)
 {
-	dma_sync_sgtable_for_cpu(dev, sgt, dir);
+	dma_sync_single_for_cpu(dev, addr, size, dir);
 }
 
-void uio_dmabuf_helper_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
-					    enum dma_data_direction dir)
+void uio_dmabuf_helper_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,
+					      enum dma_data_direction dir)
 {
-	dma_sync_sgtable_for_device(dev, sgt, dir);
+	dma_sync_single_for_device(dev, addr, size, dir);
 }
 
 unsigned int uio_dmabuf_helper_max_seg_size(struct device *dev)

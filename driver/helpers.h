@@ -13,12 +13,11 @@
 struct device;
 struct file;
 struct pci_dev;
-struct sg_table;
 
-void uio_dmabuf_helper_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
-					    enum dma_data_direction dir);
-void uio_dmabuf_helper_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
-					    enum dma_data_direction dir);
+void uio_dmabuf_helper_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
+					   enum dma_data_direction dir);
+void uio_dmabuf_helper_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,
+					      enum dma_data_direction dir);
 unsigned int uio_dmabuf_helper_max_seg_size(struct device *dev);
 u64 uio_dmabuf_helper_dma_mask(struct device *dev);
 bool uio_dmabuf_helper_dma_translated(struct device *dev);

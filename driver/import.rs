@@ -120,10 +120,7 @@ impl Import {
     pub(crate) fn sync(&self, target: SyncTarget) -> Result {
         let live = self.live.lock();
         let mapping = &live.as_ref().ok_or(ENODEV)?.mapping;
-        match target {
-            SyncTarget::Cpu => mapping.sync_for_cpu(),
-            SyncTarget::Device => mapping.sync_for_device(),
-        }
+        mapping.sync(target, self.device.dma().translated);
         Ok(())
     }
 
