@@ -25,11 +25,15 @@ use kernel::{
         aref::ARef,
         Arc,
         CondVar,
-        Mutex, //
+        Mutex,
+        SetOnce, //
     },
 };
 
-use crate::pci_ext::DmaInfo;
+use crate::{
+    chrdev::InodeId,
+    pci_ext::DmaInfo, //
+};
 
 /// Lifecycle counters, under [`DeviceState::life`].
 struct Life {
@@ -45,8 +49,15 @@ struct Life {
 #[pin_data]
 pub(crate) struct DeviceState {
     pdev: ARef<pci::Device>,
-    devt: u32,
+    /// The device number of `/dev/uioN`, once the UIO device is registered.
+    devt: SetOnce<u32>,
     dma: DmaInfo,
+    /// Inodes through which `/dev/uioN` of this registration is open, with
+    /// open counts: an fd is a capability for this device only if it was
+    /// opened through one of them (a stale fd from before an unbind/rebind that
+    /// reused the device number is not).
+    #[pin]
+    open_inodes: Mutex<KVec<(InodeId, u32)>>,
     #[pin]
     life: Mutex<Life>,
     #[pin]
@@ -54,14 +65,14 @@ pub(crate) struct DeviceState {
 }
 
 impl DeviceState {
-    /// State for `pdev`, whose UIO device is `devt` and whose DMA parameters
-    /// are `dma`.
-    pub(crate) fn new(pdev: &pci::Device<Bound>, devt: u32, dma: DmaInfo) -> Result<Arc<Self>> {
+    /// State for `pdev`, whose DMA parameters are `dma`.
+    pub(crate) fn new(pdev: &pci::Device<Bound>, dma: DmaInfo) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
                 pdev: pdev.into(),
-                devt,
+                devt: SetOnce::new(),
                 dma,
+                open_inodes <- new_mutex!(KVec::new()),
                 life <- new_mutex!(Life { bound: true, users: 0, mapped: 0 }),
                 changed <- new_condvar!(),
             }),
@@ -69,9 +80,36 @@ impl DeviceState {
         )
     }
 
-    /// The device number of the device's `/dev/uioN`.
-    pub(crate) fn devt(&self) -> u32 {
-        self.devt
+    /// Records the device number of the device's `/dev/uioN`.
+    pub(crate) fn set_devt(&self, devt: u32) {
+        self.devt.populate(devt);
+    }
+
+    /// Whether `devt` and `inode` are those of an open `/dev/uioN` of this
+    /// device.
+    pub(crate) fn is_uio_file(&self, devt: u32, inode: InodeId) -> bool {
+        self.devt.copy() == Some(devt) && self.open_inodes.lock().iter().any(|(i, _)| *i == inode)
+    }
+
+    /// `/dev/uioN` was opened through `inode`.
+    pub(crate) fn uio_opened(&self, inode: InodeId) -> Result {
+        let mut inodes = self.open_inodes.lock();
+        match inodes.iter_mut().find(|(i, _)| *i == inode) {
+            Some((_, count)) => *count += 1,
+            None => inodes.push((inode, 1), GFP_KERNEL)?,
+        }
+        Ok(())
+    }
+
+    /// A file of `/dev/uioN` opened through `inode` was closed.
+    pub(crate) fn uio_closed(&self, inode: InodeId) {
+        let mut inodes = self.open_inodes.lock();
+        for (i, count) in inodes.iter_mut() {
+            if *i == inode {
+                *count -= 1;
+            }
+        }
+        inodes.retain(|(_, count)| *count > 0);
     }
 
     /// What the device can address.

@@ -22,11 +22,11 @@ use crate::{
     bindings,
     device::DeviceState,
     file::OpenFile,
-    irq_handler::IntxHandler,
     module_parameters,
     pci_ext,
     registry,
-    uio, //
+    uio,
+    uio_ops::UioOps, //
 };
 
 /// QEMU's educational device.
@@ -53,7 +53,7 @@ kernel::pci_device_table!(
 /// What the driver keeps for a bound device.
 pub(crate) struct BoundDevice<'bound> {
     state: Arc<DeviceState>,
-    _uio: Pin<KBox<uio::Registration<'bound, IntxHandler<'bound>>>>,
+    _uio: Pin<KBox<uio::Registration<'bound, UioOps<'bound>>>>,
 }
 
 /// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
@@ -94,6 +94,7 @@ impl pci::Driver for UioDmabufDriver {
                 }
             }
             let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
+            let state = DeviceState::new(bound, pci_ext::dma_info(bound.as_ref()))?;
             let uio = KBox::pin_init(
                 uio::Registration::new(
                     bound.as_ref(),
@@ -101,11 +102,11 @@ impl pci::Driver for UioDmabufDriver {
                     c"uio_dmabuf",
                     &maps,
                     irq,
-                    IntxHandler::new(bound),
+                    UioOps::new(bound, state.clone()),
                 ),
                 GFP_KERNEL,
             )?;
-            let state = DeviceState::new(bound, uio.devt(), pci_ext::dma_info(bound.as_ref()))?;
+            state.set_devt(uio.devt());
             registry::add_device(state.clone())?;
             dev_info!(
                 pdev.as_ref(),

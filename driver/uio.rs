@@ -23,11 +23,13 @@ use kernel::{
 
 use crate::{
     bindings,
+    chrdev::InodeId,
     raw, //
 };
 
 /// The bits of an address below page granularity.
-const PAGE_MASK_LOW: u64 = kernel::page::PAGE_SIZE as u64 - 1;
+// CAST: `usize` is 64 bits wide on every architecture this builds for.
+const PAGE_MASK_LOW: u64 = !kernel::page::PAGE_MASK as u64;
 
 /// Callbacks of a UIO device.
 pub(crate) trait Handler: Send + Sync {
@@ -37,6 +39,13 @@ pub(crate) trait Handler: Send + Sync {
 
     /// Userspace wrote `on` (0 or 1 as a 32-bit integer) to `/dev/uioN`.
     fn irqcontrol(&self, on: bool) -> Result;
+
+    /// `/dev/uioN` was opened through `inode`; an error fails the open.
+    fn open(&self, inode: InodeId) -> Result;
+
+    /// A file opened through `inode` was closed (not called for files still
+    /// open when the device is unregistered).
+    fn release(&self, inode: InodeId);
 }
 
 /// A physical memory region that userspace may mmap (`UIO_MEM_PHYS`).
@@ -113,6 +122,8 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
                     dst.offs = (phys & PAGE_MASK_LOW) as usize;
                     dst.size = size;
                 }
+                raw.open = Some(Self::open_callback);
+                raw.release = Some(Self::release_callback);
                 match irq {
                     Some((irq, flags)) => {
                         raw.irq = isize::try_from(irq)?;
@@ -177,6 +188,23 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
+    }
+
+    unsafe extern "C" fn open_callback(info: *mut bindings::uio_info, inode: *mut bindings::inode) -> c_int {
+        // SAFETY: The UIO core calls `open` under its `info_lock` only while
+        // `info` is registered, so the `Registration` is alive.
+        let this = unsafe { Self::from_info(info) };
+        match this.handler.open(InodeId::from_ptr(inode)) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn release_callback(info: *mut bindings::uio_info, inode: *mut bindings::inode) -> c_int {
+        // SAFETY: As in `open_callback`.
+        let this = unsafe { Self::from_info(info) };
+        this.handler.release(InodeId::from_ptr(inode));
+        0
     }
 }
 

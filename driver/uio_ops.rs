@@ -1,34 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The UIO interrupt semantics of PCI devices (as `uio_pci_generic` had them):
-//! the top half masks INTx in the command register if the device asserts it,
-//! userspace counts the interrupt through `read()` on `/dev/uioN`, and writing
-//! 1 to `/dev/uioN` unmasks INTx again (0 masks it).
+//! The UIO callbacks of a bound PCI device.
+//!
+//! Interrupts follow the UIO semantics of PCI devices (as `uio_pci_generic` has
+//! them): the top half masks INTx in the command register if the device asserts
+//! it, userspace counts the interrupt through `read()` on `/dev/uioN`, and
+//! writing 1 to `/dev/uioN` unmasks INTx again (0 masks it).
+//!
+//! Opens and closes of `/dev/uioN` are recorded in the device's state: an fd is
+//! accepted as naming the device only if it was opened through this
+//! registration.
 
 use kernel::{
     device::Bound,
     irq::IrqReturn,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 use crate::{
+    chrdev::InodeId,
+    device::DeviceState,
     pci_ext,
     uio, //
 };
 
-/// INTx handler of one bound device.
-pub(crate) struct IntxHandler<'bound> {
+/// UIO callbacks of one bound device.
+pub(crate) struct UioOps<'bound> {
     pdev: &'bound pci::Device<Bound>,
+    state: Arc<DeviceState>,
 }
 
-impl<'bound> IntxHandler<'bound> {
-    pub(crate) fn new(pdev: &'bound pci::Device<Bound>) -> Self {
-        Self { pdev }
+impl<'bound> UioOps<'bound> {
+    pub(crate) fn new(pdev: &'bound pci::Device<Bound>, state: Arc<DeviceState>) -> Self {
+        Self { pdev, state }
     }
 }
 
-impl uio::Handler for IntxHandler<'_> {
+impl uio::Handler for UioOps<'_> {
     fn handle_irq(&self) -> IrqReturn {
         if pci_ext::check_and_mask_intx(self.pdev) {
             IrqReturn::Handled
@@ -40,5 +50,13 @@ impl uio::Handler for IntxHandler<'_> {
     fn irqcontrol(&self, on: bool) -> Result {
         pci_ext::set_intx(self.pdev, on);
         Ok(())
+    }
+
+    fn open(&self, inode: InodeId) -> Result {
+        self.state.uio_opened(inode)
+    }
+
+    fn release(&self, inode: InodeId) {
+        self.state.uio_closed(inode)
     }
 }
