@@ -21,6 +21,10 @@ use kernel::{
     new_mutex,
     pci,
     prelude::*,
+    rbtree::{
+        RBTree,
+        RBTreeNodeReservation, //
+    },
     sync::{
         aref::ARef,
         Arc,
@@ -32,7 +36,8 @@ use kernel::{
 
 use crate::{
     chrdev::InodeId,
-    pci_ext::DmaInfo, //
+    pci_ext::DmaInfo,
+    stats::DeviceCounters, //
 };
 
 /// Lifecycle counters, under [`DeviceState::life`].
@@ -58,6 +63,12 @@ pub(crate) struct DeviceState {
     /// reused the device number is not).
     #[pin]
     open_inodes: Mutex<KVec<(InodeId, u32)>>,
+    /// Mappings alive on the device (debugfs).
+    counters: DeviceCounters,
+    /// The dma-bufs imported for this device (by identity): each at most once,
+    /// see [`DeviceUse::claim_buffer`].
+    #[pin]
+    buffers: Mutex<RBTree<usize, ()>>,
     #[pin]
     life: Mutex<Life>,
     #[pin]
@@ -73,11 +84,22 @@ impl DeviceState {
                 devt: SetOnce::new(),
                 dma,
                 open_inodes <- new_mutex!(KVec::new()),
+                counters: DeviceCounters::new(),
+                buffers <- new_mutex!(RBTree::new()),
                 life <- new_mutex!(Life { bound: true, users: 0, mapped: 0 }),
                 changed <- new_condvar!(),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// `PCI-address devt imports N bytes N` (debugfs `devices`).
+    pub(crate) fn show(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let devt = self.devt.copy().unwrap_or(0);
+        // The dev_t layout of MAJOR()/MINOR(): 12 bits of major above 20 of minor.
+        let name = self.pdev.as_ref().name().to_str().unwrap_or("?");
+        write!(f, "{name} {}:{} ", devt >> 20, devt & 0xfffff)?;
+        self.counters.show(f)
     }
 
     /// Records the device number of the device's `/dev/uioN`.
@@ -171,10 +193,29 @@ impl DeviceUse {
         &self.dev
     }
 
-    /// Accounts one new DMA mapping of the device, until the token drops.
-    pub(crate) fn mapping_token(&self) -> MappedToken {
+    /// Claims dma-buf `id` for this device until the claim drops: `EEXIST` if
+    /// it is imported for the device already (by any open file).
+    ///
+    /// One mapping per buffer and device: without an IOMMU or bouncing, two
+    /// mappings of the same pages for one device are indistinguishable (same
+    /// DMA addresses), which makes their syncs ambiguous to the DMA API's debug
+    /// accounting and wastes mappings; userspace shares the one handle instead.
+    pub(crate) fn claim_buffer(&self, id: usize) -> Result<BufferClaim> {
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let mut buffers = self.dev.buffers.lock();
+        if buffers.get(&id).is_some() {
+            return Err(EEXIST);
+        }
+        buffers.insert(node.into_node(id, ()));
+        Ok(BufferClaim { dev: self.dev.clone(), id })
+    }
+
+    /// Accounts one new DMA mapping of `bytes` on the device, until the token
+    /// drops.
+    pub(crate) fn mapping_token(&self, bytes: u64) -> MappedToken {
         self.dev.life.lock().mapped += 1;
-        MappedToken { dev: self.dev.clone() }
+        self.dev.counters.mapped(bytes);
+        MappedToken { dev: self.dev.clone(), bytes }
     }
 }
 
@@ -191,14 +232,28 @@ impl Drop for DeviceUse {
 /// Accounts one DMA mapping of a device; drop it after the mapping is gone.
 pub(crate) struct MappedToken {
     dev: Arc<DeviceState>,
+    bytes: u64,
 }
 
 impl Drop for MappedToken {
     fn drop(&mut self) {
+        self.dev.counters.unmapped(self.bytes);
         let mut life = self.dev.life.lock();
         life.mapped -= 1;
         if life.mapped == 0 {
             self.dev.changed.notify_all();
         }
+    }
+}
+
+/// A dma-buf claimed for a device ([`DeviceUse::claim_buffer`]).
+pub(crate) struct BufferClaim {
+    dev: Arc<DeviceState>,
+    id: usize,
+}
+
+impl Drop for BufferClaim {
+    fn drop(&mut self) {
+        self.dev.buffers.lock().remove(&self.id);
     }
 }

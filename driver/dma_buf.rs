@@ -62,6 +62,11 @@ impl DmaBuf {
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(EINVAL)
     }
 
+    /// Identity of the dma-buf (its address): compared, never dereferenced.
+    pub(crate) fn id(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
     /// The size of the buffer in bytes.
     pub(crate) fn size(&self) -> usize {
         // SAFETY: By the type invariant the dma-buf is alive; `size` is set at

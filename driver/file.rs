@@ -41,6 +41,7 @@ use crate::{
     import::Import,
     registry,
     segments::Segment,
+    stats::COUNTERS,
     uapi::{
         self,
         ImportArgs,
@@ -106,7 +107,8 @@ impl OpenFile {
         args.abi_version = uapi::ABI_VERSION;
         args.dma_mask = dma.mask;
         args.max_segment_size = dma.max_segment_size.into();
-        args.flags = if dma.translated { uapi::INFO_IOMMU } else { 0 };
+        args.flags = if dma.translated { uapi::INFO_IOMMU } else { 0 }
+            | if dma.unreachable_memory { uapi::INFO_UNREACHABLE_MEMORY } else { 0 };
         args.max_imports = limits.max_entries;
         args.max_mapped_bytes = limits.max_bytes;
         write_out(arg, &args)
@@ -228,14 +230,17 @@ impl MiscDevice for OpenFile {
     }
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        match cmd {
-            uapi::IOC_INFO => this.info(arg)?,
-            uapi::IOC_IMPORT => this.import(arg)?,
-            uapi::IOC_SEGMENTS => this.segments(arg)?,
-            uapi::IOC_SYNC => this.sync(arg)?,
-            uapi::IOC_RELEASE => this.release(arg)?,
-            _ => return Err(ENOTTY),
+        let result = match cmd {
+            uapi::IOC_INFO => this.info(arg),
+            uapi::IOC_IMPORT => this.import(arg),
+            uapi::IOC_SEGMENTS => this.segments(arg),
+            uapi::IOC_SYNC => this.sync(arg),
+            uapi::IOC_RELEASE => this.release(arg),
+            _ => Err(ENOTTY),
+        };
+        if result.is_err() {
+            COUNTERS.error();
         }
-        Ok(0)
+        result.map(|()| 0)
     }
 }

@@ -18,6 +18,7 @@ use kernel::{
 
 use crate::{
     device::{
+        BufferClaim,
         DeviceState,
         DeviceUse,
         MappedToken, //
@@ -37,10 +38,12 @@ use crate::{
     },
 };
 
-/// A mapping and the device's count of it; the mapping drops first.
+/// A mapping, the device's count of it and the buffer's claim on the device;
+/// dropped in this order.
 struct LiveMapping {
     mapping: Mapping,
     _token: MappedToken,
+    _claim: BufferClaim,
 }
 
 /// An imported dma-buf.
@@ -57,18 +60,25 @@ impl Import {
     /// Imports `req.dmabuf_fd` into the device of `user`: takes a reference,
     /// attaches, maps in `req.direction`, and merges the segments.
     ///
-    /// Errors: `EBADF`/`EINVAL` from the fd, the exporter's error from attach or
-    /// map, `ERANGE` if a segment lies beyond the device's DMA mask (never handed
-    /// out: the device would silently truncate it), `E2BIG` if `req.contiguous`
-    /// and there is more than one segment, `ENOMEM`.
+    /// Errors: `EBADF`/`EINVAL` from the fd, `EEXIST` if the dma-buf is imported
+    /// for this device already, the exporter's error from attach or
+    /// map, `ERANGE` if the device cannot reach all memory (see
+    /// [`crate::pci_ext::dma_info`]) or a segment lies beyond its DMA mask (never
+    /// handed out: the device would silently truncate it), `E2BIG` if
+    /// `req.contiguous` and there is more than one segment, `ENOMEM`.
     pub(crate) fn new(user: &DeviceUse, req: &ImportRequest) -> Result<Arc<Self>> {
         let buf = DmaBuf::get(req.dmabuf_fd)?;
+        if user.state().dma().unreachable_memory {
+            return Err(ERANGE);
+        }
         let size = u64::try_from(buf.size())?;
+        let claim = user.claim_buffer(buf.id())?;
         let attach = Attachment::new(buf, user.bound())?;
         let mapping = Mapping::new(attach, req.direction)?;
         let live = LiveMapping {
             mapping,
-            _token: user.mapping_token(),
+            _token: user.mapping_token(size),
+            _claim: claim,
         };
         let dma = user.state().dma();
         let table = live.mapping.sg_table();

@@ -110,11 +110,16 @@ impl pci::Driver for UioDmabufDriver {
             registry::add_device(state.clone())?;
             dev_info!(
                 pdev.as_ref(),
-                "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}\n",
+                "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}{}\n",
                 maps.len(),
                 irq.map_or(0, |(irq, _)| irq),
                 bits,
-                if state.dma().translated { ", IOMMU-translated" } else { "" }
+                if state.dma().translated { ", IOMMU-translated" } else { "" },
+                if state.dma().unreachable_memory {
+                    "; RAM beyond the mask and no IOMMU: imports refused (ERANGE)"
+                } else {
+                    ""
+                }
             );
             Ok(BoundDevice { state, _uio: uio })
         })();

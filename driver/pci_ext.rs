@@ -78,19 +78,37 @@ pub(crate) struct DmaInfo {
     pub(crate) max_segment_size: u32,
     /// Whether an IOMMU translates the device's DMA (addresses are IOVAs).
     pub(crate) translated: bool,
+    /// Some RAM lies beyond the mask and nothing is sure to bounce it for the
+    /// device: imports are refused (see [`dma_info`]).
+    pub(crate) unreachable_memory: bool,
 }
 
 /// Reads the DMA parameters of `dev` (after probe has set them).
+///
+/// A device whose mask is below 32 bits, without an IOMMU, on a machine with
+/// RAM above its mask cannot be served reliably: pages beyond the mask would
+/// need bouncing, but the swiotlb pool is only placed below 4 GiB (and is not
+/// set up at all on machines with less RAM), and the DMA API answers an
+/// unreachable page with a kernel warning. Such a device is marked
+/// `unreachable_memory` and its imports are refused with `ERANGE` up front.
+/// From 32 bits on, swiotlb (active wherever RAM exceeds 4 GiB) bounces.
 pub(crate) fn dma_info(dev: &device::Device<Bound>) -> DmaInfo {
     let raw = raw::device(dev);
-    // SAFETY: `dev` is a valid, bound device; these only read its DMA parameters
-    // and IOMMU group/domain.
-    unsafe {
-        DmaInfo {
-            mask: bindings::uio_dmabuf_helper_dma_mask(raw),
-            max_segment_size: bindings::uio_dmabuf_helper_max_seg_size(raw),
-            translated: bindings::uio_dmabuf_helper_dma_translated(raw),
-        }
+    // SAFETY: `dev` is a valid, bound device; these only read its DMA parameters,
+    // IOMMU group/domain and the machine's memory size.
+    let (mask, max_segment_size, translated, required) = unsafe {
+        (
+            bindings::uio_dmabuf_helper_dma_mask(raw),
+            bindings::uio_dmabuf_helper_max_seg_size(raw),
+            bindings::uio_dmabuf_helper_dma_translated(raw),
+            bindings::dma_get_required_mask(raw),
+        )
+    };
+    DmaInfo {
+        mask,
+        max_segment_size,
+        translated,
+        unreachable_memory: !translated && mask < u64::from(u32::MAX) && required > mask,
     }
 }
 

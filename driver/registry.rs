@@ -96,6 +96,15 @@ pub(crate) fn new_file_id() -> u64 {
     reg.next_file
 }
 
+/// Writes one line per registered device (debugfs `devices`).
+pub(crate) fn show_devices(f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    for dev in REGISTRY.lock().devices.iter() {
+        dev.show(f)?;
+        writeln!(f)?;
+    }
+    Ok(())
+}
+
 /// Registers an open file under its registration number `id`.
 pub(crate) fn add_file(id: u64, file: Arc<OpenFile>) -> Result {
     let node = kernel::rbtree::RBTreeNodeReservation::new(GFP_KERNEL)?;

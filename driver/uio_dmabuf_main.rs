@@ -36,6 +36,7 @@ mod pci_ext;
 mod raw;
 mod registry;
 mod segments;
+mod stats;
 mod uapi;
 mod uio;
 mod uio_ops;
@@ -78,9 +79,12 @@ impl Drop for RegistryGuard {
 
 #[pin_data]
 struct UioDmabufModule {
-    // Drop order is declaration order: the import front-end goes first (no file
-    // can be open then: each holds a module reference), then the PCI driver
-    // (unbinding every device), then the registry's memory.
+    // Drop order is declaration order: the debugfs files (which read the
+    // registry), the import front-end (no file can be open then: each holds a
+    // module reference), the PCI driver (unbinding every device), then the
+    // registry's memory.
+    #[pin]
+    _debugfs: stats::Debugfs,
     #[pin]
     _misc: MiscDeviceRegistration<file::OpenFile>,
     #[pin]
@@ -94,6 +98,7 @@ impl InPlaceModule for UioDmabufModule {
         // driver that use the registry are registered below.
         unsafe { registry::init() };
         try_pin_init!(Self {
+            _debugfs <- stats::Debugfs::new(),
             _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uio-dmabuf" }),
             _pci <- driver::Registration::new(c"uio_dmabuf", module),
             _registry: RegistryGuard,

@@ -45,6 +45,11 @@ struct uio_dmabuf_segment {
 
 /* uio_dmabuf_info.flags */
 #define UIO_DMABUF_INFO_IOMMU (1u << 0) /* an IOMMU translates the device's DMA */
+/*
+ * Part of RAM lies beyond the device's DMA mask (below 32 bits) and there is no
+ * IOMMU: nothing is sure to bounce it, so imports fail with -ERANGE.
+ */
+#define UIO_DMABUF_INFO_UNREACHABLE_MEMORY (1u << 1)
 
 /*
  * UIO_DMABUF_IOC_INFO: what the device behind uio_fd can address, and this
