@@ -1,0 +1,1101 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Guest tests of the uio_dmabuf driver: every ioctl and errno, lifetimes
+//! (close, unbind, rmmod), and a smoke DMA through edu. Runs inside the test
+//! guest as root; prints one `PASS name` or `FAIL name` line per test (with the
+//! reason indented below a failure) and exits non-zero if any failed.
+//!
+//!   uio-dmabuf-tests [--list] [NAME...]
+
+use std::fs;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::process::{Command, ExitCode};
+
+use uio_dmabuf::buffers::{self, page_size};
+use uio_dmabuf::edu::{self, Edu};
+use uio_dmabuf::import::ioctl;
+use uio_dmabuf::uapi;
+use uio_dmabuf::uio::Uio;
+use uio_dmabuf::{sysfs, Direction, ImportDevice, ImportFlags, Segment};
+
+type Outcome = Result<(), String>;
+
+/// Fails the test with a message unless `cond` holds.
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Unwraps a library result or fails the test.
+macro_rules! ok {
+    ($e:expr) => {
+        $e.map_err(|e| format!("{}: {e}", stringify!($e)))?
+    };
+}
+
+/// What the guest looks like.
+struct Env {
+    /// PCI addresses of the devices bound to uio_dmabuf at start.
+    devices: Vec<String>,
+    /// Guest booted with intel_iommu=on.
+    iommu: bool,
+    /// Guest booted with swiotlb=force: every mapping is bounced.
+    swiotlb: bool,
+    /// The driver's dma_bits parameter from the kernel command line (0: default).
+    dma_bits: u32,
+}
+
+impl Env {
+    fn detect() -> Result<Self, String> {
+        let cmdline = fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
+        let devices: Vec<String> = ok!(sysfs::bound_devices()).into_iter().map(|d| d.address).collect();
+        let words: Vec<&str> = cmdline.split_whitespace().collect();
+        Ok(Env {
+            devices,
+            iommu: words.contains(&"intel_iommu=on"),
+            swiotlb: words.contains(&"swiotlb=force"),
+            dma_bits: words
+                .iter()
+                .find_map(|w| w.strip_prefix("uio_dmabuf.dma_bits="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        })
+    }
+
+    /// Whether the guest has RAM beyond edu's default 28-bit mask that nothing
+    /// translates or widens: the driver must then refuse imports.
+    fn unreachable_memory(&self) -> bool {
+        let kib: u64 = fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))))
+            .unwrap_or(0);
+        !self.iommu && self.dma_bits != 64 && kib > 256 * 1024
+    }
+
+    fn first(&self) -> Result<&str, String> {
+        self.devices.first().map(String::as_str).ok_or("no device bound to uio_dmabuf".into())
+    }
+}
+
+/// Expects `r` to fail with `errno`.
+fn expect_errno<T: std::fmt::Debug>(r: uio_dmabuf::Result<T>, errno: i32, what: &str) -> Outcome {
+    match r {
+        Err(e) if e.errno == errno => Ok(()),
+        Err(e) => Err(format!("{what}: expected {}, got {e}", uio_dmabuf::error::errno_name(errno))),
+        Ok(v) => Err(format!("{what}: expected {}, got success ({v:?})", uio_dmabuf::error::errno_name(errno))),
+    }
+}
+
+/// Number of dma-buf attachments of device `pci` (from dma-buf's debugfs).
+fn attachments_of(pci: &str) -> Result<usize, String> {
+    let info = fs::read_to_string("/sys/kernel/debug/dma_buf/bufinfo").map_err(|e| format!("bufinfo: {e}"))?;
+    Ok(info.lines().filter(|l| l.strip_prefix('\t') == Some(pci)).count())
+}
+
+/// The driver's debugfs `summary` as (name, value) pairs.
+fn summary() -> Result<Vec<(String, u64)>, String> {
+    let text = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/summary").map_err(|e| format!("debugfs summary: {e}"))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once(' ').and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?))))
+        .collect())
+}
+
+/// One counter of the debugfs `summary`.
+fn counter(name: &str) -> Result<u64, String> {
+    summary()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v).ok_or(format!("no counter {name}"))
+}
+
+fn sh(cmd: &str) -> Result<String, String> {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Checks the invariants of a segment list for a buffer of `size` bytes.
+fn check_segments(segs: &[Segment], size: u64, dma_mask: u64, max_seg: u64) -> Outcome {
+    check!(!segs.is_empty(), "no segments");
+    let total: u64 = segs.iter().map(|s| s.len).sum();
+    check!(total == size, "segments cover {total} bytes, buffer has {size}");
+    for (i, s) in segs.iter().enumerate() {
+        check!(s.len > 0 && s.len <= max_seg, "segment {i} length {:#x} (max {max_seg:#x})", s.len);
+        check!(s.dma_addr + (s.len - 1) <= dma_mask, "segment {i} at {:#x}+{:#x} beyond mask {dma_mask:#x}", s.dma_addr, s.len);
+    }
+    for (i, w) in segs.windows(2).enumerate() {
+        check!(
+            w[0].dma_addr + w[0].len != w[1].dma_addr || w[0].len == max_seg,
+            "segments {i} and {} are contiguous but not merged",
+            i + 1
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Binding and UIO
+
+fn t_bound_with_uio_maps(env: &Env) -> Outcome {
+    check!(!env.devices.is_empty(), "no device bound");
+    for pci in &env.devices {
+        let uio = ok!(Uio::for_pci_device(pci));
+        let (addr, size) = ok!(uio.map_info(0));
+        let bar0 = sh(&format!("head -n1 /sys/bus/pci/devices/{pci}/resource"))?;
+        let start = u64::from_str_radix(bar0.split_whitespace().next().unwrap_or("").trim_start_matches("0x"), 16)
+            .map_err(|e| e.to_string())?;
+        check!(addr == start, "{pci}: map0 at {addr:#x}, BAR0 at {start:#x}");
+        check!(size == 0x100000, "{pci}: map0 size {size:#x}, edu's BAR0 is 1 MiB");
+        let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
+        check!(name.trim() == "BAR0", "map0 name {name:?}");
+        let master = sh(&format!("cat /sys/bus/pci/devices/{pci}/config | od -An -tx2 -j4 -N2"))?;
+        let cmd = u16::from_str_radix(master.trim(), 16).map_err(|e| e.to_string())?;
+        check!(cmd & 0x4 != 0, "{pci}: bus mastering off (command {cmd:#x})");
+    }
+    Ok(())
+}
+
+fn t_bar0_mmap_registers(env: &Env) -> Outcome {
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let edu = ok!(Edu::new(&uio));
+    check!(edu.id() == 0x010000ed, "id {:#x}", edu.id());
+    check!(edu.liveness(0x12345678) == !0x12345678u32, "liveness register");
+    Ok(())
+}
+
+fn t_irq_through_uio(env: &Env) -> Outcome {
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let edu = ok!(Edu::new(&uio));
+    for round in 0..3 {
+        edu.raise_irq(0x1 << round);
+        let status = ok!(edu.wait_irq());
+        check!(status == 0x1 << round, "round {round}: status {status:#x}");
+    }
+    // Masked with irqcontrol 0: an interrupt stays pending until unmasked.
+    ok!(uio.irqcontrol(0));
+    edu.raise_irq(0x10);
+    check!(ok!(uio.wait_irq_timeout(500)).is_none(), "interrupt delivered while masked");
+    ok!(uio.irqcontrol(1));
+    let status = ok!(edu.wait_irq());
+    check!(status == 0x10, "status after unmask {status:#x}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// INFO
+
+fn t_info(env: &Env) -> Outcome {
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let info = ok!(dev.info(&uio));
+    check!(info.abi_version == uapi::UIO_DMABUF_ABI_VERSION, "abi {}", info.abi_version);
+    let want = if env.dma_bits == 64 { u64::MAX } else { (1 << 28) - 1 };
+    check!(info.dma_mask == want, "dma mask {:#x}, expected {want:#x}", info.dma_mask);
+    check!(info.iommu == env.iommu, "iommu flag {} on a guest with iommu={}", info.iommu, env.iommu);
+    check!(info.unreachable_memory == env.unreachable_memory(), "unreachable-memory flag {info:?}");
+    check!(info.max_segment_size == u32::MAX as u64, "max segment {:#x}", info.max_segment_size);
+    check!(info.max_imports == 65536 && info.max_mapped_bytes == 4 << 30, "limits {info:?}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// IMPORT, SEGMENTS, SYNC, RELEASE
+
+fn import_and_check(env: &Env, buf: OwnedFd, size: usize, dir: Direction) -> Result<usize, String> {
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let info = ok!(dev.info(&uio));
+    let imp = ok!(dev.import(&uio, &buf, dir, ImportFlags::default()));
+    check!(imp.size() == size as u64, "size {} != {size}", imp.size());
+    check_segments(imp.segments(), imp.size(), info.dma_mask, info.max_segment_size)?;
+    check!(attachments_of(pci)? == 1, "bufinfo shows {} attachments of {pci}", attachments_of(pci)?);
+    // Paging one at a time gives the same list.
+    let n = imp.segments().len();
+    for i in 0..n {
+        let one = ok!(dev.segments(imp.handle(), i as u32, 1));
+        check!(one.as_slice() == &imp.segments()[i..=i], "segment {i} differs when paged");
+    }
+    check!(ok!(dev.segments(imp.handle(), n as u32, 8)).is_empty(), "segments past the end");
+    ok!(imp.sync_for_device());
+    ok!(imp.sync_for_cpu());
+    ok!(imp.release());
+    check!(attachments_of(pci)? == 0, "attachment left after release");
+    Ok(n)
+}
+
+/// Largest contiguous piece swiotlb can bounce (IO_TLB_SEGSIZE * IO_TLB_SIZE).
+const SWIOTLB_MAX_MAPPING: usize = 256 << 10;
+
+fn t_import_system_heap(env: &Env) -> Outcome {
+    for size in [4096, 64 << 10, 256 << 10, 1 << 20, 3 << 20] {
+        let buf = ok!(buffers::system_heap(size));
+        if env.swiotlb && size > SWIOTLB_MAX_MAPPING {
+            // The system heap hands out 1 MiB chunks from 1 MiB on; swiotlb cannot
+            // bounce more than 256 KiB in one piece, so the exporter's map fails.
+            let dev = ok!(ImportDevice::open());
+            let uio = ok!(Uio::for_pci_device(env.first()?));
+            expect_errno(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()), libc::EIO, "1 MiB chunk under swiotlb=force")?;
+            check!(attachments_of(env.first()?)? == 0, "failed map left an attachment");
+            continue;
+        }
+        let n = import_and_check(env, buf, size, Direction::Bidirectional)?;
+        if env.iommu {
+            check!(n == 1, "{size} bytes under an IOMMU: {n} segments, IOVA space should be contiguous");
+        }
+    }
+    Ok(())
+}
+
+fn t_import_udmabuf_scattered(env: &Env) -> Outcome {
+    let size = 256 * page_size();
+    let n = import_and_check(env, ok!(buffers::udmabuf(size, true)), size, Direction::ToDevice)?;
+    if env.iommu {
+        check!(n == 1, "IOMMU should map scattered pages to one IOVA range, got {n} segments");
+    } else if !env.swiotlb {
+        // (Bounce slots are handed out in order, so under swiotlb=force the
+        // pages may well end up contiguous.)
+        check!(n > 16, "scattered udmabuf of 256 pages gave only {n} segments");
+    }
+    Ok(())
+}
+
+fn t_import_every_direction(env: &Env) -> Outcome {
+    for dir in [Direction::Bidirectional, Direction::ToDevice, Direction::FromDevice] {
+        import_and_check(env, ok!(buffers::system_heap(8192)), 8192, dir)?;
+    }
+    Ok(())
+}
+
+fn t_contiguous_flag(env: &Env) -> Outcome {
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let small = ok!(buffers::system_heap(4096));
+    let imp = ok!(dev.import(&uio, &small, Direction::ToDevice, ImportFlags { contiguous: true }));
+    check!(imp.segments().len() == 1, "one page, {} segments", imp.segments().len());
+    drop(imp);
+    let scattered = ok!(buffers::udmabuf(64 * page_size(), true));
+    let r = dev.import(&uio, &scattered, Direction::ToDevice, ImportFlags { contiguous: true });
+    if env.iommu {
+        check!(r.is_ok(), "CONTIGUOUS under an IOMMU: {:?}", r.err());
+    } else if env.swiotlb {
+        match r {
+            Ok(imp) => check!(imp.segments().len() == 1, "CONTIGUOUS import with {} segments", imp.segments().len()),
+            Err(e) => expect_errno(Err::<(), _>(e), libc::E2BIG, "CONTIGUOUS under swiotlb")?,
+        }
+    } else {
+        expect_errno(r, libc::E2BIG, "CONTIGUOUS on scattered pages")?;
+        check!(attachments_of(env.first()?)? == 0, "failed import left an attachment");
+    }
+    Ok(())
+}
+
+fn t_handles_are_small_and_per_file(env: &Env) -> Outcome {
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let a = ok!(ImportDevice::open());
+    let b = ok!(ImportDevice::open());
+    let (buf1, buf2) = (ok!(buffers::system_heap(4096)), ok!(buffers::system_heap(4096)));
+    let i1 = ok!(a.import(&uio, &buf1, Direction::ToDevice, ImportFlags::default()));
+    let i2 = ok!(a.import(&uio, &buf2, Direction::ToDevice, ImportFlags::default()));
+    check!((i1.handle(), i2.handle()) == (1, 2), "handles {} {}", i1.handle(), i2.handle());
+    // The same handle number in another file names nothing there.
+    expect_errno(b.sync(i1.handle(), true), libc::ENOENT, "another file's handle")?;
+    expect_errno(b.release(i1.handle()), libc::ENOENT, "release of another file's handle")?;
+    let h = i1.handle();
+    ok!(i1.release());
+    expect_errno(a.sync(h, true), libc::ENOENT, "released handle")?;
+    expect_errno(a.segments(h, 0, 1), libc::ENOENT, "segments of a released handle")?;
+    expect_errno(a.release(h), libc::ENOENT, "double release")?;
+    expect_errno(a.release(0), libc::ENOENT, "handle 0")?;
+    drop(i2);
+    Ok(())
+}
+
+fn t_same_buffer_once_per_device(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let a = ok!(ImportDevice::open());
+    let b = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    for buf in [ok!(buffers::system_heap(65536)), ok!(buffers::udmabuf(8 * page_size(), false))] {
+        let first = ok!(a.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+        expect_errno(a.import(&uio, &buf, Direction::FromDevice, ImportFlags::default()), libc::EEXIST, "second import, same file")?;
+        expect_errno(b.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()), libc::EEXIST, "second import, other file")?;
+        let dup = buf.try_clone().map_err(|e| e.to_string())?;
+        expect_errno(b.import(&uio, &dup, Direction::ToDevice, ImportFlags::default()), libc::EEXIST, "import through a dup'ed fd")?;
+        check!(attachments_of(pci)? == 1, "a refused duplicate left an attachment");
+        // Another device may import the same buffer.
+        if let Some(other) = env.devices.get(1) {
+            let uio2 = ok!(Uio::for_pci_device(other));
+            let there = ok!(b.import(&uio2, &buf, Direction::ToDevice, ImportFlags::default()));
+            ok!(there.sync_for_device());
+        }
+        ok!(first.release());
+        let again = ok!(b.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()));
+        ok!(again.sync_for_device());
+        ok!(again.sync_for_cpu());
+    }
+    Ok(())
+}
+
+fn t_dmabuf_outlives_its_fd(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let buf = ok!(buffers::system_heap(256 << 10));
+    let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+    drop(buf);
+    check!(attachments_of(pci)? == 1, "import lost its dma-buf when the fd closed");
+    ok!(imp.sync_for_device());
+    ok!(imp.release());
+    check!(attachments_of(pci)? == 0, "attachment left");
+    Ok(())
+}
+
+fn t_close_without_release(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let uio = ok!(Uio::for_pci_device(pci));
+    let dev = ok!(ImportDevice::open());
+    for size in [4096, 256 << 10] {
+        let buf = ok!(buffers::system_heap(size));
+        std::mem::forget(ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default())));
+    }
+    check!(attachments_of(pci)? == 2, "expected 2 attachments");
+    drop(dev);
+    check!(attachments_of(pci)? == 0, "close left {} attachments", attachments_of(pci)?);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/// Raw IMPORT with full control over the arguments.
+fn raw_import(dev: &ImportDevice, args: &mut uapi::uio_dmabuf_import) -> uio_dmabuf::Result<i32> {
+    // SAFETY: `args` is the struct IOC_IMPORT encodes; pointers inside are
+    // exactly what the test wants the kernel to see.
+    unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, args, "IMPORT") }
+}
+
+fn t_import_errors(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let buf = ok!(buffers::system_heap(8192));
+    let null = fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+    let (pipe_r, _pipe_w) = {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two descriptors.
+        check!(unsafe { libc::pipe(fds.as_mut_ptr()) } == 0, "pipe");
+        (fds[0], fds[1])
+    };
+    let base = uapi::uio_dmabuf_import {
+        uio_fd: uio.as_fd().as_raw_fd(),
+        dmabuf_fd: buf.as_raw_fd(),
+        direction: uapi::UIO_DMABUF_DIR_TO_DEVICE,
+        ..Default::default()
+    };
+    let closed_fd = 999;
+    let cases: Vec<(&str, uapi::uio_dmabuf_import, i32)> = vec![
+        ("dma-buf fd closed", uapi::uio_dmabuf_import { dmabuf_fd: closed_fd, ..base }, libc::EBADF),
+        ("dma-buf fd negative", uapi::uio_dmabuf_import { dmabuf_fd: -1, ..base }, libc::EBADF),
+        ("dma-buf fd is a pipe", uapi::uio_dmabuf_import { dmabuf_fd: pipe_r, ..base }, libc::EINVAL),
+        ("dma-buf fd is /dev/null", uapi::uio_dmabuf_import { dmabuf_fd: null.as_raw_fd(), ..base }, libc::EINVAL),
+        ("dma-buf fd is the uio fd", uapi::uio_dmabuf_import { dmabuf_fd: base.uio_fd, ..base }, libc::EINVAL),
+        ("uio fd closed", uapi::uio_dmabuf_import { uio_fd: closed_fd, ..base }, libc::EBADF),
+        ("uio fd negative", uapi::uio_dmabuf_import { uio_fd: -5, ..base }, libc::EBADF),
+        ("uio fd is /dev/null", uapi::uio_dmabuf_import { uio_fd: null.as_raw_fd(), ..base }, libc::ENODEV),
+        ("uio fd is a pipe", uapi::uio_dmabuf_import { uio_fd: pipe_r, ..base }, libc::ENODEV),
+        ("uio fd is the dma-buf", uapi::uio_dmabuf_import { uio_fd: base.dmabuf_fd, ..base }, libc::ENODEV),
+        ("uio fd is /dev/uio-dmabuf", uapi::uio_dmabuf_import { uio_fd: dev.fd().as_raw_fd(), ..base }, libc::ENODEV),
+        ("direction 3 (DMA_NONE)", uapi::uio_dmabuf_import { direction: 3, ..base }, libc::EINVAL),
+        ("direction huge", uapi::uio_dmabuf_import { direction: u32::MAX, ..base }, libc::EINVAL),
+        ("unknown flag", uapi::uio_dmabuf_import { flags: 1 << 1, ..base }, libc::EINVAL),
+        ("reserved0 set", uapi::uio_dmabuf_import { reserved0: 1, ..base }, libc::EINVAL),
+        ("reserved[1] set", uapi::uio_dmabuf_import { reserved: [0, 1 << 63], ..base }, libc::EINVAL),
+        ("NULL array, capacity 4", uapi::uio_dmabuf_import { capacity: 4, ..base }, libc::EINVAL),
+        ("unmapped array", uapi::uio_dmabuf_import { segments: 0x10, capacity: 4, ..base }, libc::EFAULT),
+        ("kernel-address array", uapi::uio_dmabuf_import { segments: 0xffff_8880_0000_0000, capacity: 1, ..base }, libc::EFAULT),
+    ];
+    for (what, mut args, errno) in cases {
+        expect_errno(raw_import(&dev, &mut args), errno, what)?;
+        check!(attachments_of(pci)? == 0, "{what}: attachment left behind");
+    }
+    // A read-only array: the segment copy faults, no import survives.
+    let page = page_size();
+    // SAFETY: A fresh anonymous read-only mapping, unmapped below.
+    let ro = unsafe { libc::mmap(std::ptr::null_mut(), page, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    check!(ro != libc::MAP_FAILED, "mmap");
+    let mut args = uapi::uio_dmabuf_import { segments: ro as u64, capacity: 1, ..base };
+    let r = raw_import(&dev, &mut args);
+    // SAFETY: Unmapping what we mapped.
+    unsafe { libc::munmap(ro, page) };
+    expect_errno(r, libc::EFAULT, "read-only segment array")?;
+    check!(attachments_of(pci)? == 0, "EFAULT left an attachment");
+    // The whole argument struct unreadable.
+    // SAFETY: Deliberately bad pointer; the kernel must fault cleanly.
+    let r = unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, 8 as *mut uapi::uio_dmabuf_import, "IMPORT") };
+    expect_errno(r, libc::EFAULT, "argument pointer unmapped")?;
+    // Still works afterwards, and no failed call left an import behind: every
+    // handle before the first successful one names nothing.
+    let mut segs = [uapi::uio_dmabuf_segment::default(); 4];
+    let mut args = uapi::uio_dmabuf_import { segments: segs.as_mut_ptr() as u64, capacity: 4, ..base };
+    ok!(raw_import(&dev, &mut args));
+    for h in 1..args.handle {
+        expect_errno(dev.release(h), libc::ENOENT, &format!("handle {h} of a failed import"))?;
+    }
+    check!(attachments_of(pci)? == 1, "one import, {} attachments", attachments_of(pci)?);
+    check!(args.nr_segments >= 1 && segs[0].len > 0, "no segment returned");
+    check!(args.reserved0 == 0 && args.reserved == [0, 0], "reserved output not zero");
+    // SAFETY: Closing our pipe end.
+    unsafe { libc::close(pipe_r) };
+    Ok(())
+}
+
+fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
+    // The output copy faults after the import was made: it must be undone. A
+    // struct straddling the end of a mapping: input readable, output not
+    // (the write of the tail fails).
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let buf = ok!(buffers::system_heap(4096));
+    let page = page_size();
+    // SAFETY: Two fresh anonymous pages; the second becomes read-only.
+    let base = unsafe { libc::mmap(std::ptr::null_mut(), 2 * page, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    check!(base != libc::MAP_FAILED, "mmap");
+    let size = size_of::<uapi::uio_dmabuf_import>();
+    // SAFETY: In bounds of the mapping.
+    let at = unsafe { base.cast::<u8>().add(page - size / 2) }.cast::<uapi::uio_dmabuf_import>();
+    let args = uapi::uio_dmabuf_import {
+        uio_fd: uio.as_fd().as_raw_fd(),
+        dmabuf_fd: buf.as_raw_fd(),
+        direction: uapi::UIO_DMABUF_DIR_TO_DEVICE,
+        ..Default::default()
+    };
+    // SAFETY: `at` is writable (the straddling struct is still fully RW now).
+    unsafe { at.write_unaligned(args) };
+    // SAFETY: Second page of our mapping.
+    check!(unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_READ) } == 0, "mprotect");
+    // SAFETY: Deliberately half-writable argument.
+    let r = unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, at, "IMPORT") };
+    // SAFETY: Unmapping what we mapped.
+    unsafe { libc::munmap(base, 2 * page) };
+    expect_errno(r, libc::EFAULT, "output struct straddling a read-only page")?;
+    check!(attachments_of(pci)? == 0, "undone import left an attachment");
+    expect_errno(dev.release(1), libc::ENOENT, "handle of the undone import")?;
+    Ok(())
+}
+
+fn t_other_ioctl_errors(env: &Env) -> Outcome {
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let buf = ok!(buffers::system_heap(4096));
+    let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+    let h = imp.handle();
+    let sync = |flags, reserved| {
+        let mut a = uapi::uio_dmabuf_sync { handle: h, flags, reserved };
+        // SAFETY: Matching struct.
+        unsafe { ioctl(dev.fd(), uapi::IOC_SYNC, &mut a, "SYNC") }
+    };
+    expect_errno(sync(0, 0), libc::EINVAL, "sync without a target")?;
+    expect_errno(sync(3, 0), libc::EINVAL, "sync for both")?;
+    expect_errno(sync(4, 0), libc::EINVAL, "sync unknown flag")?;
+    expect_errno(sync(1, 1), libc::EINVAL, "sync reserved")?;
+    let segs = |first, capacity, ptr: u64, reserved| {
+        let mut a = uapi::uio_dmabuf_segments { handle: h, first, capacity, segments: ptr, reserved, ..Default::default() };
+        // SAFETY: Matching struct.
+        unsafe { ioctl(dev.fd(), uapi::IOC_SEGMENTS, &mut a, "SEGMENTS") }.map(|_| (a.count, a.nr_segments))
+    };
+    let mut out = [uapi::uio_dmabuf_segment::default(); 2];
+    let p = out.as_mut_ptr() as u64;
+    expect_errno(segs(2, 1, p, 0), libc::EINVAL, "segments first past the end")?;
+    expect_errno(segs(u32::MAX, 1, p, 0), libc::EINVAL, "segments first huge")?;
+    expect_errno(segs(0, 1, p, 1), libc::EINVAL, "segments reserved")?;
+    expect_errno(segs(0, 1, 0, 0), libc::EINVAL, "segments NULL array")?;
+    expect_errno(segs(0, 1, 0x10, 0), libc::EFAULT, "segments unmapped array")?;
+    check!(ok!(segs(0, 0, 0, 0)) == (0, 1), "capacity 0 returns the count");
+    check!(ok!(segs(1, 2, p, 0)) == (0, 1), "first == count returns nothing");
+    let mut rel = uapi::uio_dmabuf_release { handle: h, reserved: 7 };
+    // SAFETY: Matching struct.
+    expect_errno(unsafe { ioctl(dev.fd(), uapi::IOC_RELEASE, &mut rel, "RELEASE") }, libc::EINVAL, "release reserved")?;
+    let mut info = uapi::uio_dmabuf_info { uio_fd: uio.as_fd().as_raw_fd(), reserved: [1, 0], ..Default::default() };
+    // SAFETY: Matching struct.
+    expect_errno(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::EINVAL, "info reserved")?;
+    let mut info = uapi::uio_dmabuf_info { uio_fd: buf.as_raw_fd(), ..Default::default() };
+    // SAFETY: Matching struct.
+    expect_errno(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::ENODEV, "info on a dma-buf fd")?;
+    // Unknown numbers, and ours with a wrong size or direction.
+    let mut junk = [0u64; 16];
+    for cmd in [
+        uapi::ioc(3, 0x05, 8),
+        uapi::ioc(3, 0x01, 56),
+        uapi::ioc(3, 0x01, 72),
+        uapi::ioc(1, 0x01, 64),
+        uapi::ioc(2, 0x04, 8),
+        uapi::ioc(0, 0x03, 0),
+        0x5401, // TCGETS
+    ] {
+        // SAFETY: `junk` is larger than any size encoded above.
+        let r = unsafe { ioctl(dev.fd(), cmd, junk.as_mut_ptr(), "ioctl") };
+        expect_errno(r, libc::ENOTTY, &format!("ioctl {cmd:#x}"))?;
+    }
+    ok!(imp.release());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Lifetimes: unbind, rmmod, limits
+
+fn unbind(pci: &str) -> Outcome {
+    fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", pci).map_err(|e| format!("unbind {pci}: {e}"))
+}
+
+fn bind(pci: &str) -> Outcome {
+    fs::write("/sys/bus/pci/drivers/uio_dmabuf/bind", pci).map_err(|e| format!("bind {pci}: {e}"))
+}
+
+fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
+    let pci = env.first()?.to_string();
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(&pci));
+    let a = ok!(buffers::system_heap(256 << 10));
+    let b = ok!(buffers::udmabuf(32 * page_size(), true));
+    let ia = ok!(dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()));
+    let ib = ok!(dev.import(&uio, &b, Direction::FromDevice, ImportFlags::default()));
+    // A reader blocked on /dev/uioN must wake up on unbind.
+    let reader = {
+        let uio2 = ok!(Uio::for_pci_device(&pci));
+        std::thread::spawn(move || uio2.wait_irq())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    unbind(&pci)?;
+    let woke = reader.join().map_err(|_| "reader panicked".to_string())?;
+    check!(woke.is_err(), "blocked reader got an interrupt instead of an error: {woke:?}");
+    check!(attachments_of(&pci)? == 0, "unbind left {} attachments", attachments_of(&pci)?);
+    expect_errno(ia.sync_for_cpu(), libc::ENODEV, "sync after unbind")?;
+    expect_errno(dev.segments(ib.handle(), 0, 4), libc::ENODEV, "segments after unbind")?;
+    expect_errno(dev.info(&uio), libc::ENODEV, "info through the old uio fd")?;
+    expect_errno(dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()), libc::ENODEV, "import through the old uio fd")?;
+    // RELEASE of a revoked import frees its handle.
+    let ha = ia.handle();
+    ok!(ia.release());
+    expect_errno(dev.release(ha), libc::ENOENT, "released handle")?;
+    drop(ib);
+    bind(&pci)?;
+    let fresh = ok!(Uio::for_pci_device(&pci));
+    // The fd opened before the unbind names no device, even when the new UIO
+    // device got the same number (and so the same /dev/uioN).
+    expect_errno(dev.info(&uio), libc::ENODEV, &format!("stale {} fd after rebind as {}", uio.name(), fresh.name()))?;
+    expect_errno(
+        dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()),
+        libc::ENODEV,
+        "import through a stale uio fd",
+    )?;
+    drop(uio);
+    let again = ok!(dev.import(&fresh, &a, Direction::ToDevice, ImportFlags::default()));
+    ok!(again.sync_for_device());
+    drop(again);
+    check!(attachments_of(&pci)? == 0, "attachment left after rebind test");
+    Ok(())
+}
+
+fn t_rmmod_refused_while_open(_env: &Env) -> Outcome {
+    let dev = ok!(ImportDevice::open());
+    check!(sh("rmmod uio_dmabuf").is_err(), "rmmod succeeded with /dev/uio-dmabuf open");
+    drop(dev);
+    sh("rmmod uio_dmabuf")?;
+    sh("load-uio-dmabuf")?;
+    check!(sysfs::bound_devices().map(|d| !d.is_empty()).unwrap_or(false), "no device bound after reload");
+    Ok(())
+}
+
+fn t_per_file_limits(env: &Env) -> Outcome {
+    let reload = |params: &str| sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {params}"));
+    reload("max_imports=3 max_mapped_bytes=65536")?;
+    let result = (|| {
+        let dev = ok!(ImportDevice::open());
+        let uio = ok!(Uio::for_pci_device(env.first()?));
+        let info = ok!(dev.info(&uio));
+        check!(info.max_imports == 3 && info.max_mapped_bytes == 65536, "limits {info:?}");
+        let small: Vec<OwnedFd> = (0..5).map(|_| buffers::system_heap(4096)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+        let big = ok!(buffers::system_heap(65536));
+        let _i1 = ok!(dev.import(&uio, &small[0], Direction::ToDevice, ImportFlags::default()));
+        expect_errno(dev.import(&uio, &big, Direction::ToDevice, ImportFlags::default()), libc::EDQUOT, "over the byte limit")?;
+        let _i2 = ok!(dev.import(&uio, &small[1], Direction::ToDevice, ImportFlags::default()));
+        let _i3 = ok!(dev.import(&uio, &small[2], Direction::ToDevice, ImportFlags::default()));
+        expect_errno(dev.import(&uio, &small[3], Direction::ToDevice, ImportFlags::default()), libc::ENOSPC, "over the import limit")?;
+        // Another file has its own budget.
+        let other = ok!(ImportDevice::open());
+        let _o = ok!(other.import(&uio, &small[4], Direction::ToDevice, ImportFlags::default()));
+        check!(attachments_of(env.first()?)? == 4, "attachments after limits");
+        Ok(())
+    })();
+    reload("")?;
+    result
+}
+
+/// In a guest with RAM above edu's 28-bit mask (qemu/run --mem 1G): without an
+/// IOMMU every import is refused with ERANGE, cleanly (the DMA API would warn
+/// on the unreachable pages); with one, IOVAs below the mask make it work.
+fn t_memory_beyond_the_mask(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let info = ok!(dev.info(&uio));
+    check!(info.unreachable_memory == env.unreachable_memory(), "flag {} on this guest", info.unreachable_memory);
+    for exporter in [buffers::system_heap(64 << 10), buffers::udmabuf(16 * page_size(), true)] {
+        let buf = ok!(exporter);
+        let r = dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default());
+        if info.unreachable_memory {
+            expect_errno(r, libc::ERANGE, "import with RAM beyond the mask")?;
+            check!(attachments_of(pci)? == 0, "refused import left an attachment");
+        } else {
+            let imp = ok!(r);
+            check_segments(imp.segments(), imp.size(), info.dma_mask, info.max_segment_size)?;
+        }
+    }
+    Ok(())
+}
+
+fn t_debugfs_counters(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let (total0, released0, errors0) = (counter("imports_total")?, counter("releases_total")?, counter("errors_total")?);
+    check!(counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0, "not idle at start: {:?}", summary()?);
+    let a = ok!(buffers::system_heap(8192));
+    let b = ok!(buffers::udmabuf(4 * page_size(), false));
+    let ia = ok!(dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()));
+    let ib = ok!(dev.import(&uio, &b, Direction::FromDevice, ImportFlags::default()));
+    let bytes = 8192 + 4 * page_size() as u64;
+    check!(counter("imports_alive")? == 2 && counter("bytes_mapped")? == bytes, "alive: {:?}", summary()?);
+    check!(counter("imports_total")? == total0 + 2, "imports_total");
+    let devices = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/devices").map_err(|e| e.to_string())?;
+    let line = devices.lines().find(|l| l.starts_with(pci)).ok_or(format!("{pci} missing in devices: {devices}"))?;
+    check!(line.ends_with(&format!(" imports 2 bytes {bytes}")), "devices line {line:?}");
+    expect_errno(dev.release(9999), libc::ENOENT, "bogus release")?;
+    check!(counter("errors_total")? == errors0 + 1, "errors_total did not count the failed ioctl");
+    drop(ia);
+    drop(ib);
+    check!(counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0, "not back to zero: {:?}", summary()?);
+    check!(counter("releases_total")? == released0 + 2, "releases_total");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Processes and privileges
+
+/// Runs `f` in a forked child; returns its exit status (0 = success).
+fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
+    // SAFETY: The child runs `f` and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err("fork failed".into());
+    }
+    if pid == 0 {
+        let code = f();
+        // SAFETY: Leave without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: Reaping our child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 })
+}
+
+/// Drops to user and group `nobody` (65534).
+fn become_nobody() -> bool {
+    // SAFETY: Plain syscalls on the calling process.
+    unsafe { libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(65534) == 0 && libc::setuid(65534) == 0 }
+}
+
+fn t_unprivileged_needs_the_uio_node(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let uio_name = ok!(Uio::for_pci_device(pci)).name().to_string();
+    // /dev/uio-dmabuf open to all, /dev/uioN root-only: the uio node is the
+    // capability.
+    sh(&format!("chmod 0666 /dev/uio-dmabuf /dev/udmabuf /dev/dma_heap/system && chmod 0600 /dev/{uio_name}"))?;
+    let imports_before = counter("imports_total")?;
+    let denied = in_child(|| {
+        if !become_nobody() {
+            return 10;
+        }
+        let Ok(dev) = ImportDevice::open() else { return 11 };
+        if Uio::open(&uio_name).map(|_| ()).map_err(|e| e.errno) != Err(libc::EACCES) {
+            return 12;
+        }
+        let Ok(buf) = buffers::system_heap(4096) else { return 13 };
+        let null = fs::File::open("/dev/null").expect("/dev/null");
+        // Whatever fd it passes, nothing names the device.
+        for fd in [null.as_raw_fd(), buf.as_raw_fd(), dev.fd().as_raw_fd(), 3, 4, 5, 6, 7, 8, 9] {
+            let mut a = uapi::uio_dmabuf_import { uio_fd: fd, dmabuf_fd: buf.as_raw_fd(), ..Default::default() };
+            // SAFETY: Matching struct.
+            if unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, &mut a, "IMPORT") }.is_ok() {
+                return 14;
+            }
+        }
+        0
+    })?;
+    check!(denied == 0, "unprivileged child: step {denied} went wrong");
+    check!(counter("imports_total")? == imports_before, "an unprivileged import happened");
+    // The capability travels with the fd: opened as root, used after dropping
+    // privileges, it works.
+    let uio = ok!(Uio::open(&uio_name));
+    let granted = in_child(move || {
+        if !become_nobody() {
+            return 10;
+        }
+        let (Ok(dev), Ok(buf)) = (ImportDevice::open(), buffers::system_heap(4096)) else { return 11 };
+        let imported = dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()).is_ok();
+        if imported {
+            0
+        } else {
+            12
+        }
+    })?;
+    check!(granted == 0, "child holding the uio fd: step {granted} went wrong");
+    Ok(())
+}
+
+fn t_kill_9_releases_everything(env: &Env) -> Outcome {
+    let pci = env.first()?.to_string();
+    let children = 60;
+    let mut pids = Vec::new();
+    let (ready_r, ready_w) = {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two descriptors.
+        check!(unsafe { libc::pipe(fds.as_mut_ptr()) } == 0, "pipe");
+        (fds[0], fds[1])
+    };
+    for i in 0..children {
+        // SAFETY: The child only makes syscalls, then blocks until killed.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let ok = (|| -> Option<()> {
+                let dev = ImportDevice::open().ok()?;
+                let uio = Uio::for_pci_device(&pci).ok()?;
+                let mut held = Vec::new();
+                for k in 0..4 {
+                    let buf = if (i + k) % 2 == 0 { buffers::system_heap(8192) } else { buffers::udmabuf(2 * page_size(), true) };
+                    let buf = buf.ok()?;
+                    held.push(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()).ok()?);
+                }
+                std::mem::forget(held);
+                std::mem::forget(dev);
+                Some(())
+            })();
+            // SAFETY: Writing one byte to our pipe.
+            unsafe { libc::write(ready_w, [u8::from(ok.is_some())].as_ptr().cast(), 1) };
+            loop {
+                // SAFETY: Waits for the SIGKILL.
+                unsafe { libc::pause() };
+            }
+        }
+        pids.push(pid);
+    }
+    let mut ready = 0;
+    for _ in 0..children {
+        let mut b = [0u8];
+        // SAFETY: Reading one byte from our pipe.
+        if unsafe { libc::read(ready_r, b.as_mut_ptr().cast(), 1) } == 1 && b[0] == 1 {
+            ready += 1;
+        }
+    }
+    let alive = counter("imports_alive")?;
+    for &pid in &pids {
+        // SAFETY: Our children.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    for &pid in &pids {
+        let mut status = 0;
+        // SAFETY: Reaping our children.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+    }
+    // SAFETY: Closing our pipe.
+    unsafe {
+        libc::close(ready_r);
+        libc::close(ready_w);
+    }
+    check!(ready == children, "only {ready} of {children} children imported");
+    check!(alive == 4 * children as u64, "{alive} imports alive before the kill, expected {}", 4 * children);
+    check!(counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0, "after kill -9: {:?}", summary()?);
+    check!(attachments_of(&pci)? == 0, "attachments left after kill -9");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Binding other devices
+
+/// Reads a sysfs attribute of PCI device `pci`.
+fn pci_attr(pci: &str, attr: &str) -> Result<String, String> {
+    fs::read_to_string(format!("/sys/bus/pci/devices/{pci}/{attr}"))
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("{pci}/{attr}: {e}"))
+}
+
+fn driver_of(pci: &str) -> Option<String> {
+    fs::read_link(format!("/sys/bus/pci/devices/{pci}/driver"))
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+}
+
+fn t_new_id_binds_another_device(env: &Env) -> Outcome {
+    // q35's ICH9 AHCI controller: no driver in the test kernel, memory BAR5.
+    let (vendor, device) = ("8086", "2922");
+    let pci = fs::read_dir("/sys/bus/pci/devices")
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|a| {
+            pci_attr(a, "vendor").as_deref() == Ok("0x8086") && pci_attr(a, "device").as_deref() == Ok("0x2922")
+        })
+        .ok_or("no ICH9 AHCI controller in this machine")?;
+    check!(driver_of(&pci).is_none(), "{pci} already has driver {:?}", driver_of(&pci));
+    fs::write("/sys/bus/pci/drivers/uio_dmabuf/new_id", format!("{vendor} {device}")).map_err(|e| format!("new_id: {e}"))?;
+    let result = (|| {
+        check!(driver_of(&pci).as_deref() == Some("uio_dmabuf"), "{pci} not bound after new_id");
+        let uio = ok!(Uio::for_pci_device(&pci));
+        let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
+        check!(name.trim() == "BAR5", "AHCI map0 is {name:?}, expected its memory BAR5");
+        let info = ok!(ok!(ImportDevice::open()).info(&uio));
+        let want = if env.dma_bits == 64 { u64::MAX } else { 0xffff_ffff };
+        check!(info.dma_mask == want, "mask for a non-edu device {:#x}, expected {want:#x}", info.dma_mask);
+        let dev = ok!(ImportDevice::open());
+        let buf = ok!(buffers::system_heap(8192));
+        let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+        check!(attachments_of(&pci)? == 1, "import on {pci} not attached to it");
+        drop(imp);
+        Ok(())
+    })();
+    let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
+    let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/remove_id", format!("{vendor} {device}"));
+    result?;
+    check!(driver_of(&pci).is_none(), "{pci} still bound after unbind");
+    Ok(())
+}
+
+fn t_foreign_uio_device_is_refused(env: &Env) -> Outcome {
+    // The second edu, moved to uio_pci_generic: its /dev/uioN is a UIO device,
+    // but not one of ours.
+    let pci = env.devices.get(1).ok_or("needs a second edu")?.clone();
+    let override_path = format!("/sys/bus/pci/devices/{pci}/driver_override");
+    unbind(&pci)?;
+    let moved = (|| {
+        fs::write(&override_path, "uio_pci_generic").map_err(|e| format!("driver_override: {e}"))?;
+        fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
+        check!(driver_of(&pci).as_deref() == Some("uio_pci_generic"), "{pci} not on uio_pci_generic");
+        let foreign = ok!(Uio::for_pci_device(&pci));
+        let dev = ok!(ImportDevice::open());
+        let buf = ok!(buffers::system_heap(4096));
+        expect_errno(dev.info(&foreign), libc::ENODEV, "INFO with a uio_pci_generic fd")?;
+        expect_errno(
+            dev.import(&foreign, &buf, Direction::ToDevice, ImportFlags::default()),
+            libc::ENODEV,
+            "IMPORT with a uio_pci_generic fd",
+        )?;
+        check!(attachments_of(&pci)? == 0, "attachment on the foreign device");
+        Ok(())
+    })();
+    let _ = fs::write(format!("/sys/bus/pci/devices/{pci}/driver/unbind"), &pci);
+    let _ = fs::write(&override_path, "\n");
+    bind(&pci)?;
+    moved
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency
+
+/// One worker's loop: import, read segments, sync both ways, release. Errors
+/// other than `allowed` fail the test.
+fn churn(dev: &ImportDevice, uio: &Uio, rounds: usize, allowed: &[i32]) -> Result<usize, String> {
+    let mut done = 0;
+    for i in 0..rounds {
+        let buf = if i % 2 == 0 { buffers::system_heap(8192) } else { buffers::udmabuf(4 * page_size(), true) };
+        let buf = ok!(buf);
+        let step = (|| {
+            let imp = dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?;
+            dev.segments(imp.handle(), 0, 4)?;
+            imp.sync_for_device()?;
+            imp.sync_for_cpu()?;
+            imp.release()
+        })();
+        match step {
+            Ok(()) => done += 1,
+            Err(e) if allowed.contains(&e.errno) => {}
+            Err(e) => return Err(format!("round {i}: {e}")),
+        }
+    }
+    Ok(done)
+}
+
+fn t_threads_share_one_fd(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8).map(|_| s.spawn(|| churn(&dev, &uio, 25, &[]))).collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(Err("worker panicked".into()))).collect()
+    });
+    for r in results {
+        check!(r? == 25, "a worker lost rounds");
+    }
+    check!(attachments_of(pci)? == 0, "attachments left");
+    Ok(())
+}
+
+fn t_unbind_during_imports(env: &Env) -> Outcome {
+    let pci = env.first()?.to_string();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let dev = ok!(ImportDevice::open());
+                    let mut total = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        // The device may be gone between opening its node and
+                        // importing, or mid-way: ENODEV (and ENOENT for the
+                        // uio node) are the documented outcomes.
+                        let Ok(uio) = Uio::for_pci_device(&pci) else { continue };
+                        total += churn(&dev, &uio, 4, &[libc::ENODEV])?;
+                    }
+                    Ok(total)
+                })
+            })
+            .collect();
+        let mut cycle = Ok(());
+        for _ in 0..4 {
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            cycle = unbind(&pci).and_then(|()| {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                bind(&pci)
+            });
+            if cycle.is_err() {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut results: Vec<Result<usize, String>> =
+            workers.into_iter().map(|w| w.join().unwrap_or(Err("worker panicked".into()))).collect();
+        results.push(cycle.map(|()| 0));
+        results
+    });
+    for r in results {
+        r?;
+    }
+    check!(attachments_of(&pci)? == 0, "attachments left after unbind cycles");
+    // The device works after the last rebind.
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(&pci));
+    check!(ok!(churn(&dev, &uio, 2, &[])) == 2, "imports after rebind");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// DMA
+
+fn t_smoke_dma_one_page(env: &Env) -> Outcome {
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let edu = ok!(Edu::new(&uio));
+    let dev = ok!(ImportDevice::open());
+    let len = edu::MAX_TRANSFER;
+    let src_fd = ok!(buffers::system_heap(4096));
+    let dst_fd = ok!(buffers::system_heap(4096));
+    let pattern: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+    let mut src = dma_buf::DmaBuf::from(src_fd.try_clone().map_err(|e| e.to_string())?)
+        .memory_map()
+        .map_err(|e| e.to_string())?;
+    src.write(|b, _: Option<()>| {
+        b[..len].copy_from_slice(&pattern);
+        Ok(())
+    }, None)
+    .map_err(|e| e.to_string())?;
+    let src_imp = ok!(dev.import(&uio, &src_fd, Direction::ToDevice, ImportFlags::default()));
+    let dst_imp = ok!(dev.import(&uio, &dst_fd, Direction::FromDevice, ImportFlags::default()));
+    ok!(src_imp.sync_for_device());
+    ok!(edu.dma(src_imp.segments()[0].dma_addr, 0, len, false));
+    ok!(dst_imp.sync_for_device());
+    ok!(edu.dma(dst_imp.segments()[0].dma_addr, 0, len, true));
+    ok!(dst_imp.sync_for_cpu());
+    let dst = dma_buf::DmaBuf::from(dst_fd.try_clone().map_err(|e| e.to_string())?)
+        .memory_map()
+        .map_err(|e| e.to_string())?;
+    let same = dst
+        .read(|b, _: Option<()>| Ok(b[..len] == pattern[..]), None)
+        .map_err(|e| e.to_string())?;
+    check!(same, "destination differs from the source after DMA through edu (addresses {:#x} -> {:#x})",
+        src_imp.segments()[0].dma_addr, dst_imp.segments()[0].dma_addr);
+    Ok(())
+}
+
+const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
+    ("bound-with-uio-maps", t_bound_with_uio_maps),
+    ("bar0-mmap-registers", t_bar0_mmap_registers),
+    ("irq-through-uio", t_irq_through_uio),
+    ("info", t_info),
+    ("import-system-heap", t_import_system_heap),
+    ("import-udmabuf-scattered", t_import_udmabuf_scattered),
+    ("import-every-direction", t_import_every_direction),
+    ("contiguous-flag", t_contiguous_flag),
+    ("handles-small-and-per-file", t_handles_are_small_and_per_file),
+    ("same-buffer-once-per-device", t_same_buffer_once_per_device),
+    ("dmabuf-outlives-its-fd", t_dmabuf_outlives_its_fd),
+    ("close-without-release", t_close_without_release),
+    ("import-errors", t_import_errors),
+    ("output-fault-undoes-import", t_argument_struct_fault_after_import),
+    ("other-ioctl-errors", t_other_ioctl_errors),
+    ("smoke-dma-one-page", t_smoke_dma_one_page),
+    ("memory-beyond-the-mask", t_memory_beyond_the_mask),
+    ("debugfs-counters", t_debugfs_counters),
+    ("unprivileged-needs-the-uio-node", t_unprivileged_needs_the_uio_node),
+    ("kill-9-releases-everything", t_kill_9_releases_everything),
+    ("new-id-binds-another-device", t_new_id_binds_another_device),
+    ("foreign-uio-device-is-refused", t_foreign_uio_device_is_refused),
+    ("threads-share-one-fd", t_threads_share_one_fd),
+    ("unbind-with-imports-alive", t_unbind_with_imports_alive),
+    ("unbind-during-imports", t_unbind_during_imports),
+    ("rmmod-refused-while-open", t_rmmod_refused_while_open),
+    ("per-file-limits", t_per_file_limits),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--list") {
+        for (name, _) in TESTS {
+            println!("{name}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut failed = 0;
+    for (name, test) in TESTS {
+        if !args.is_empty() && !args.iter().any(|a| a == name) {
+            continue;
+        }
+        // Every test must leave nothing mapped behind.
+        let outcome = Env::detect().and_then(|env| test(&env)).and_then(|()| match summary() {
+            Ok(s) if s.iter().any(|(k, v)| (k == "imports_alive" || k == "bytes_mapped") && *v != 0) => {
+                Err(format!("left imports behind: {s:?}"))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        });
+        match outcome {
+            Ok(()) => println!("PASS {name}"),
+            Err(msg) => {
+                failed += 1;
+                println!("FAIL {name}");
+                for line in msg.lines() {
+                    println!("    | {line}");
+                }
+            }
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

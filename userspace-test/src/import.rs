@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The import front-end `/dev/uio-dmabuf`: device info, importing dma-bufs, the
+//! segment list, cache syncs and release.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use crate::error::{Error, Result};
+use crate::uapi;
+
+/// DMA direction of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The device reads and writes the buffer.
+    Bidirectional,
+    /// The device reads the buffer (RAM to device).
+    ToDevice,
+    /// The device writes the buffer (device to RAM).
+    FromDevice,
+}
+
+impl Direction {
+    /// The uapi value.
+    pub fn raw(self) -> u32 {
+        match self {
+            Direction::Bidirectional => uapi::UIO_DMABUF_DIR_BIDIRECTIONAL,
+            Direction::ToDevice => uapi::UIO_DMABUF_DIR_TO_DEVICE,
+            Direction::FromDevice => uapi::UIO_DMABUF_DIR_FROM_DEVICE,
+        }
+    }
+
+    /// Parses `bidirectional`, `to-device` or `from-device`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bidirectional" | "bidi" => Some(Direction::Bidirectional),
+            "to-device" => Some(Direction::ToDevice),
+            "from-device" => Some(Direction::FromDevice),
+            _ => None,
+        }
+    }
+}
+
+/// What the driver reports about a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub abi_version: u32,
+    /// Highest DMA address the device can reach.
+    pub dma_mask: u64,
+    /// No segment is longer than this.
+    pub max_segment_size: u64,
+    /// An IOMMU translates the device's DMA: addresses are IOVAs.
+    pub iommu: bool,
+    /// RAM lies beyond the device's (sub-32-bit) mask and there is no IOMMU:
+    /// the driver refuses imports with `ERANGE`.
+    pub unreachable_memory: bool,
+    /// Per-file limit of live imports.
+    pub max_imports: u32,
+    /// Per-file limit of imported bytes.
+    pub max_mapped_bytes: u64,
+}
+
+/// One DMA segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Segment {
+    pub dma_addr: u64,
+    pub len: u64,
+}
+
+impl From<uapi::uio_dmabuf_segment> for Segment {
+    fn from(s: uapi::uio_dmabuf_segment) -> Self {
+        Segment { dma_addr: s.dma_addr, len: s.len }
+    }
+}
+
+/// Import flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportFlags {
+    /// Fail with `E2BIG` unless the buffer maps to a single segment.
+    pub contiguous: bool,
+}
+
+impl ImportFlags {
+    fn raw(self) -> u32 {
+        if self.contiguous {
+            uapi::UIO_DMABUF_IMPORT_CONTIGUOUS
+        } else {
+            0
+        }
+    }
+}
+
+/// Segments returned in IMPORT's own array before paging with SEGMENTS.
+const FIRST_PAGE: usize = 64;
+/// Segments per SEGMENTS call.
+const PAGE: usize = 1024;
+
+/// An open `/dev/uio-dmabuf`. Imports made through it live until released or
+/// until it is closed.
+#[derive(Debug)]
+pub struct ImportDevice {
+    file: File,
+}
+
+/// Issues ioctl `cmd` on `fd` with `arg`.
+///
+/// # Safety
+///
+/// `arg` must point to a value of the type `cmd` encodes, valid for reads and
+/// writes as `cmd`'s direction says.
+pub unsafe fn ioctl<T>(fd: BorrowedFd<'_>, cmd: u32, arg: *mut T, op: &'static str) -> Result<i32> {
+    // SAFETY: The caller guarantees `arg` fits `cmd`.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), cmd as _, arg) };
+    if ret < 0 {
+        Err(Error::last(op))
+    } else {
+        Ok(ret)
+    }
+}
+
+impl ImportDevice {
+    /// Opens `/dev/uio-dmabuf`.
+    pub fn open() -> Result<Self> {
+        Self::open_path("/dev/uio-dmabuf")
+    }
+
+    /// Opens the import device at `path`.
+    pub fn open_path(path: &str) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::from_io("open /dev/uio-dmabuf", &e))?;
+        Ok(Self { file })
+    }
+
+    /// The file descriptor, for raw ioctls (tests, benchmarks).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    /// What the driver reports about the device whose `/dev/uioN` is `uio`.
+    pub fn info(&self, uio: impl AsFd) -> Result<DeviceInfo> {
+        let mut args = uapi::uio_dmabuf_info { uio_fd: uio.as_fd().as_raw_fd(), ..Default::default() };
+        // SAFETY: `args` is the struct IOC_INFO encodes.
+        unsafe { ioctl(self.fd(), uapi::IOC_INFO, &mut args, "UIO_DMABUF_IOC_INFO")? };
+        Ok(DeviceInfo {
+            abi_version: args.abi_version,
+            dma_mask: args.dma_mask,
+            max_segment_size: args.max_segment_size,
+            iommu: args.flags & uapi::UIO_DMABUF_INFO_IOMMU != 0,
+            unreachable_memory: args.flags & uapi::UIO_DMABUF_INFO_UNREACHABLE_MEMORY != 0,
+            max_imports: args.max_imports,
+            max_mapped_bytes: args.max_mapped_bytes,
+        })
+    }
+
+    /// Imports `dmabuf` for DMA by the device whose `/dev/uioN` is `uio`; the
+    /// returned [`Import`] holds the whole segment list and releases the import
+    /// when dropped.
+    pub fn import(&self, uio: impl AsFd, dmabuf: impl AsFd, dir: Direction, flags: ImportFlags) -> Result<Import<'_>> {
+        let mut first = vec![uapi::uio_dmabuf_segment::default(); FIRST_PAGE];
+        let mut args = uapi::uio_dmabuf_import {
+            uio_fd: uio.as_fd().as_raw_fd(),
+            dmabuf_fd: dmabuf.as_fd().as_raw_fd(),
+            direction: dir.raw(),
+            flags: flags.raw(),
+            segments: first.as_mut_ptr() as u64,
+            capacity: FIRST_PAGE as u32,
+            ..Default::default()
+        };
+        // SAFETY: `args` is the struct IOC_IMPORT encodes; `segments` points to
+        // `capacity` writable entries.
+        unsafe { ioctl(self.fd(), uapi::IOC_IMPORT, &mut args, "UIO_DMABUF_IOC_IMPORT")? };
+        let mut import = Import {
+            dev: self,
+            handle: args.handle,
+            size: args.size,
+            segments: Vec::with_capacity(args.nr_segments as usize),
+        };
+        let total = args.nr_segments as usize;
+        import.segments.extend(first.iter().take(total).map(|&s| Segment::from(s)));
+        while import.segments.len() < total {
+            let more = self.segments(args.handle, import.segments.len() as u32, PAGE)?;
+            if more.is_empty() {
+                return Err(Error::new("UIO_DMABUF_IOC_SEGMENTS", libc::EIO));
+            }
+            import.segments.extend(more);
+        }
+        Ok(import)
+    }
+
+    /// Up to `max` segments of import `handle`, from index `first`.
+    pub fn segments(&self, handle: u32, first: u32, max: usize) -> Result<Vec<Segment>> {
+        let mut buf = vec![uapi::uio_dmabuf_segment::default(); max];
+        let mut args = uapi::uio_dmabuf_segments {
+            handle,
+            first,
+            segments: buf.as_mut_ptr() as u64,
+            capacity: max as u32,
+            ..Default::default()
+        };
+        // SAFETY: `args` is the struct IOC_SEGMENTS encodes; `segments` points to
+        // `capacity` writable entries.
+        unsafe { ioctl(self.fd(), uapi::IOC_SEGMENTS, &mut args, "UIO_DMABUF_IOC_SEGMENTS")? };
+        buf.truncate(args.count as usize);
+        Ok(buf.into_iter().map(Segment::from).collect())
+    }
+
+    /// Syncs import `handle` for the CPU (`for_cpu`) or for the device.
+    pub fn sync(&self, handle: u32, for_cpu: bool) -> Result<()> {
+        let flags = if for_cpu { uapi::UIO_DMABUF_SYNC_FOR_CPU } else { uapi::UIO_DMABUF_SYNC_FOR_DEVICE };
+        let mut args = uapi::uio_dmabuf_sync { handle, flags, ..Default::default() };
+        // SAFETY: `args` is the struct IOC_SYNC encodes.
+        unsafe { ioctl(self.fd(), uapi::IOC_SYNC, &mut args, "UIO_DMABUF_IOC_SYNC")? };
+        Ok(())
+    }
+
+    /// Releases import `handle`.
+    pub fn release(&self, handle: u32) -> Result<()> {
+        let mut args = uapi::uio_dmabuf_release { handle, ..Default::default() };
+        // SAFETY: `args` is the struct IOC_RELEASE encodes.
+        unsafe { ioctl(self.fd(), uapi::IOC_RELEASE, &mut args, "UIO_DMABUF_IOC_RELEASE")? };
+        Ok(())
+    }
+}
+
+/// A live import; dropping it releases it.
+#[derive(Debug)]
+pub struct Import<'a> {
+    dev: &'a ImportDevice,
+    handle: u32,
+    size: u64,
+    segments: Vec<Segment>,
+}
+
+impl Import<'_> {
+    /// The driver's handle.
+    pub fn handle(&self) -> u32 {
+        self.handle
+    }
+
+    /// The dma-buf size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Every DMA segment, in buffer order.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The device address of byte `offset` of the buffer, and how many bytes
+    /// from there are contiguous in DMA space.
+    pub fn dma_addr_at(&self, offset: u64) -> Option<(u64, u64)> {
+        let mut start = 0;
+        for s in &self.segments {
+            if offset < start + s.len {
+                return Some((s.dma_addr + (offset - start), s.len - (offset - start)));
+            }
+            start += s.len;
+        }
+        None
+    }
+
+    /// Hands the buffer to the CPU after device DMA.
+    pub fn sync_for_cpu(&self) -> Result<()> {
+        self.dev.sync(self.handle, true)
+    }
+
+    /// Hands the buffer to the device before DMA.
+    pub fn sync_for_device(&self) -> Result<()> {
+        self.dev.sync(self.handle, false)
+    }
+
+    /// Releases the import now, reporting errors (drop ignores them).
+    pub fn release(mut self) -> Result<()> {
+        let handle = std::mem::take(&mut self.handle);
+        self.dev.release(handle)
+    }
+}
+
+impl Drop for Import<'_> {
+    fn drop(&mut self) {
+        if self.handle != 0 {
+            let _ = self.dev.release(self.handle);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import_with(segments: &[(u64, u64)]) -> (ImportDevice, Vec<Segment>) {
+        let dev = ImportDevice { file: File::open("/dev/null").unwrap() };
+        (dev, segments.iter().map(|&(a, l)| Segment { dma_addr: a, len: l }).collect())
+    }
+
+    #[test]
+    fn dma_addr_at_walks_segments() {
+        let (dev, segments) = import_with(&[(0x1000, 0x2000), (0x8000, 0x1000)]);
+        let imp = Import { dev: &dev, handle: 0, size: 0x3000, segments };
+        assert_eq!(imp.dma_addr_at(0), Some((0x1000, 0x2000)));
+        assert_eq!(imp.dma_addr_at(0x1fff), Some((0x2fff, 1)));
+        assert_eq!(imp.dma_addr_at(0x2000), Some((0x8000, 0x1000)));
+        assert_eq!(imp.dma_addr_at(0x2800), Some((0x8800, 0x800)));
+        assert_eq!(imp.dma_addr_at(0x3000), None);
+    }
+
+    #[test]
+    fn directions_parse_and_encode() {
+        assert_eq!(Direction::parse("to-device"), Some(Direction::ToDevice));
+        assert_eq!(Direction::parse("sideways"), None);
+        assert_eq!(Direction::FromDevice.raw(), 2);
+        assert_eq!(ImportFlags { contiguous: true }.raw(), 1);
+    }
+}

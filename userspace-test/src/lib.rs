@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Userspace side of `uio_dmabuf`: import dma-bufs into a UIO device for DMA.
+//!
+//! - [`import`]: the `/dev/uio-dmabuf` front-end ([`ImportDevice`], [`Import`]).
+//! - [`buffers`]: dma-buf exporters (system heap, udmabuf).
+//! - [`uio`]: `/dev/uioN` maps and interrupts; [`edu`]: QEMU's edu device;
+//!   [`selftest`]: end-to-end DMA through edu into imports.
+//! - [`sysfs`]: which devices the driver binds.
+
+pub mod buffers;
+pub mod edu;
+pub mod error;
+pub mod import;
+pub mod selftest;
+pub mod sysfs;
+pub mod uapi;
+pub mod uio;
+
+pub use error::{Error, Result};
+pub use import::{DeviceInfo, Direction, Import, ImportDevice, ImportFlags, Segment};

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Discovery of PCI devices bound to the `uio_dmabuf` driver through sysfs.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The kernel driver's name, as in `/sys/bus/pci/drivers/`.
+pub const DRIVER_NAME: &str = "uio_dmabuf";
+
+/// A PCI device bound to the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundDevice {
+    /// PCI address, e.g. `0000:00:03.0`.
+    pub address: String,
+    /// PCI vendor ID.
+    pub vendor: u16,
+    /// PCI device ID.
+    pub device: u16,
+    /// The UIO node's name (`uio0`), once the driver registers one.
+    pub uio: Option<String>,
+}
+
+/// Reads a sysfs file holding one hexadecimal number such as `0x1234`.
+fn read_hex_u16(path: &Path) -> io::Result<u16> {
+    let text = fs::read_to_string(path)?;
+    let digits = text.trim().trim_start_matches("0x");
+    u16::from_str_radix(digits, 16)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+}
+
+/// Whether `name` looks like a PCI address (`dddd:bb:dd.f`).
+fn is_pci_address(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() == 12
+        && b[4] == b':'
+        && b[7] == b':'
+        && b[10] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
+}
+
+/// Lists the devices bound to `driver` below `sysfs_root` (normally `/sys`),
+/// sorted by address. A driver that is not loaded has no devices.
+pub fn bound_devices_in(sysfs_root: &Path, driver: &str) -> io::Result<Vec<BoundDevice>> {
+    let dir = sysfs_root.join("bus/pci/drivers").join(driver);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut devices = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_pci_address(&name) {
+            continue;
+        }
+        let path: PathBuf = entry.path();
+        let uio = match fs::read_dir(path.join("uio")) {
+            Ok(mut nodes) => nodes
+                .next()
+                .transpose()?
+                .map(|n| n.file_name().to_string_lossy().into_owned()),
+            Err(_) => None,
+        };
+        devices.push(BoundDevice {
+            vendor: read_hex_u16(&path.join("vendor"))?,
+            device: read_hex_u16(&path.join("device"))?,
+            address: name,
+            uio,
+        });
+    }
+    devices.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(devices)
+}
+
+/// Lists the devices bound to `uio_dmabuf` on this machine.
+pub fn bound_devices() -> io::Result<Vec<BoundDevice>> {
+    bound_devices_in(Path::new("/sys"), DRIVER_NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_device(root: &Path, addr: &str, vendor: &str, device: &str, uio: Option<&str>) {
+        let dev = root.join("bus/pci/drivers/uio_dmabuf").join(addr);
+        fs::create_dir_all(&dev).unwrap();
+        fs::write(dev.join("vendor"), format!("{vendor}\n")).unwrap();
+        fs::write(dev.join("device"), format!("{device}\n")).unwrap();
+        if let Some(uio) = uio {
+            fs::create_dir_all(dev.join("uio").join(uio)).unwrap();
+        }
+    }
+
+    fn temp_root(tag: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("uio-dmabuf-test-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        root
+    }
+
+    #[test]
+    fn lists_bound_devices_sorted_with_uio_node() {
+        let root = temp_root("list");
+        fake_device(&root, "0000:00:05.0", "0x1234", "0x11e8", None);
+        fake_device(&root, "0000:00:04.0", "0x1234", "0x11e8", Some("uio0"));
+        // Driver directories also hold bind/unbind/new_id files and a module link.
+        let drv = root.join("bus/pci/drivers/uio_dmabuf");
+        fs::write(drv.join("bind"), "").unwrap();
+        fs::create_dir_all(drv.join("module")).unwrap();
+
+        let devices = bound_devices_in(&root, "uio_dmabuf").unwrap();
+        assert_eq!(
+            devices,
+            vec![
+                BoundDevice { address: "0000:00:04.0".into(), vendor: 0x1234, device: 0x11e8, uio: Some("uio0".into()) },
+                BoundDevice { address: "0000:00:05.0".into(), vendor: 0x1234, device: 0x11e8, uio: None },
+            ]
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn driver_not_loaded_means_no_devices() {
+        let root = temp_root("absent");
+        assert_eq!(bound_devices_in(&root, "uio_dmabuf").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn malformed_id_is_an_error() {
+        let root = temp_root("bad");
+        fake_device(&root, "0000:00:04.0", "zz", "0x11e8", None);
+        let err = bound_devices_in(&root, "uio_dmabuf").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn pci_address_shape() {
+        assert!(is_pci_address("0000:00:04.0"));
+        assert!(is_pci_address("10de:af:1f.7"));
+        assert!(!is_pci_address("bind"));
+        assert!(!is_pci_address("0000:00:04"));
+        assert!(!is_pci_address("0000-00:04.0"));
+    }
+}
