@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# uio-dmabuf top-level build. The two commands people run:
+#   make demo    boot the test guest and run the demo
+#   make check   run every test (host unit tests + guest suite)
+# Everything else is a step of those two; see README.md.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+S := $(TOP)/scripts
+
+# The kernel tree to build the module against: by default the project's debug
+# test kernel (built and cached by `make kernel`); any Rust-enabled build tree
+# otherwise, e.g. `make KDIR=/path/to/linux/build`.
+ifeq ($(KDIR),)
+KDIR_IS_TEST_KERNEL := 1
+KDIR = $(shell $(S)/kernel-dir)
+endif
+# make variables for Kbuild (LLVM, the kernel's rustc, bindgen); override with
+# KMAKE_FLAGS="..." for a kernel tree built with another toolchain.
+KMAKE_FLAGS ?= $(shell $(S)/kernel-make-vars)
+
+CARGO ?= cargo
+RUST_TARGET := x86_64-unknown-linux-gnu
+UT := $(TOP)/userspace-test
+UT_BIN := $(UT)/target/$(RUST_TARGET)/release
+
+.PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
+	check-guest qemu-shell clean
+
+all: module
+
+deps:
+	$(S)/deps
+
+kernel: deps
+	$(S)/build-kernel >/dev/null
+
+module: $(if $(KDIR_IS_TEST_KERNEL),kernel)
+	$(MAKE) -C $(KDIR) M=$(TOP) $(KMAKE_FLAGS) modules
+
+# Test-only kernel modules (the harness's deliberately faulty module).
+testmods: $(if $(KDIR_IS_TEST_KERNEL),kernel)
+	$(MAKE) -C $(KDIR) M=$(TOP)/qemu/testmod $(KMAKE_FLAGS) modules
+
+# Statically linked so they run in the busybox guest. (build.rs runs bindgen
+# over the uapi header: libclang comes with `make deps`.)
+userspace: deps
+	cd $(UT) && RUSTFLAGS="-C target-feature=+crt-static" \
+		$(CARGO) build --release --locked --target $(RUST_TARGET)
+
+# The C header test: built statically for the guest with the uapi header alone;
+# its layout assertions also compiled for 32-bit, and the header as C++.
+CFLAGS_UAPI := -Wall -Wextra -Werror -O2 -I$(TOP)/uapi
+ctest: deps
+	mkdir -p $(TOP)/build
+	gcc $(CFLAGS_UAPI) -static -o $(TOP)/build/uapi-test $(UT)/c/uapi-test.c
+	gcc -m32 $(CFLAGS_UAPI) -DUAPI_TEST_LAYOUT_ONLY -fsyntax-only $(UT)/c/uapi-test.c
+	g++ -x c++ -std=c++17 $(CFLAGS_UAPI) -fsyntax-only -include $(TOP)/uapi/uio_dmabuf.h /dev/null
+
+initramfs: module testmods userspace ctest
+	$(S)/mkinitramfs
+
+demo: initramfs
+	$(TOP)/qemu/run --profile default -- /usr/share/uio-dmabuf/demo.sh
+
+check: check-host check-guest
+
+check-host: deps
+	cd $(UT) && $(CARGO) test --locked
+
+check-guest: initramfs
+	$(TOP)/qemu/suite
+
+qemu-shell: initramfs
+	$(TOP)/qemu/run --shell
+
+clean:
+	-[ -z "$(KDIR_IS_TEST_KERNEL)" ] || [ ! -d "$(KDIR)" ] || { $(MAKE) -C $(KDIR) M=$(TOP) clean; \
+		$(MAKE) -C $(KDIR) M=$(TOP)/qemu/testmod clean; }
+	rm -rf $(UT)/target $(TOP)/build
