@@ -26,7 +26,7 @@ UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
 .PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
-	check-guest qemu-shell clean
+	check-guest soak qemu-shell clean
 
 all: module
 
@@ -71,6 +71,12 @@ check-host: deps
 
 check-guest: initramfs
 	$(TOP)/qemu/suite
+
+# A long fuzzer run (about 20 minutes under TCG with the debug kernel; the
+# seed is printed, SOAK_SEED replays it).
+SOAK_CALLS ?= 300000
+soak: initramfs
+	$(TOP)/qemu/run --timeout 5400 -- uio-dmabuf-fuzz --calls $(SOAK_CALLS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 qemu-shell: initramfs
 	$(TOP)/qemu/run --shell

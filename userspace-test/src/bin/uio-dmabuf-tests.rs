@@ -8,7 +8,7 @@
 //!   uio-dmabuf-tests [--list] [NAME...]
 
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, ExitCode};
 
 use uio_dmabuf::buffers::{self, page_size};
@@ -397,7 +397,18 @@ fn t_import_errors(env: &Env) -> Outcome {
         ..Default::default()
     };
     let closed_fd = 999;
+    // SAFETY: Plain syscall; closed by `_efd` below.
+    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    check!(efd >= 0, "eventfd");
+    // SAFETY: New descriptor we own.
+    let _efd = unsafe { OwnedFd::from_raw_fd(efd) };
+    let regular = fs::File::open("/proc/self/status").map_err(|e| e.to_string())?;
     let cases: Vec<(&str, uapi::uio_dmabuf_import, i32)> = vec![
+        ("dma-buf fd is an eventfd", uapi::uio_dmabuf_import { dmabuf_fd: efd, ..base }, libc::EINVAL),
+        ("dma-buf fd is a regular file", uapi::uio_dmabuf_import { dmabuf_fd: regular.as_raw_fd(), ..base }, libc::EINVAL),
+        ("uio fd is an eventfd", uapi::uio_dmabuf_import { uio_fd: efd, ..base }, libc::ENODEV),
+        ("uio fd is a regular file", uapi::uio_dmabuf_import { uio_fd: regular.as_raw_fd(), ..base }, libc::ENODEV),
+        ("uio fd is huge", uapi::uio_dmabuf_import { uio_fd: i32::MAX, ..base }, libc::EBADF),
         ("dma-buf fd closed", uapi::uio_dmabuf_import { dmabuf_fd: closed_fd, ..base }, libc::EBADF),
         ("dma-buf fd negative", uapi::uio_dmabuf_import { dmabuf_fd: -1, ..base }, libc::EBADF),
         ("dma-buf fd is a pipe", uapi::uio_dmabuf_import { dmabuf_fd: pipe_r, ..base }, libc::EINVAL),
@@ -419,8 +430,27 @@ fn t_import_errors(env: &Env) -> Outcome {
         ("kernel-address array", uapi::uio_dmabuf_import { segments: 0xffff_8880_0000_0000, capacity: 1, ..base }, libc::EFAULT),
     ];
     for (what, mut args, errno) in cases {
+        let (before, errors) = (summary()?, counter("errors_total")?);
         expect_errno(raw_import(&dev, &mut args), errno, what)?;
         check!(attachments_of(pci)? == 0, "{what}: attachment left behind");
+        // No state behind: only the error counter moved.
+        let mut after = summary()?;
+        check!(counter("errors_total")? == errors + 1, "{what}: errors_total did not count it");
+        after.retain(|(k, _)| k != "errors_total");
+        let before: Vec<_> = before.into_iter().filter(|(k, _)| k != "errors_total").collect();
+        let undone = errno == libc::EFAULT;
+        // An EFAULT on the segment copy is detected after the mapping was made:
+        // it is undone (created and released), never left alive.
+        let alive = |v: &[(String, u64)], k: &str| v.iter().find(|(n, _)| n == k).map(|(_, x)| *x);
+        check!(
+            if undone {
+                alive(&after, "imports_alive") == alive(&before, "imports_alive")
+                    && alive(&after, "bytes_mapped") == alive(&before, "bytes_mapped")
+            } else {
+                after == before
+            },
+            "{what}: counters moved: {before:?} -> {after:?}"
+        );
     }
     // A read-only array: the segment copy faults, no import survives.
     let page = page_size();
@@ -450,6 +480,63 @@ fn t_import_errors(env: &Env) -> Outcome {
     check!(args.reserved0 == 0 && args.reserved == [0, 0], "reserved output not zero");
     // SAFETY: Closing our pipe end.
     unsafe { libc::close(pipe_r) };
+    Ok(())
+}
+
+fn t_outputs_are_fully_written(env: &Env) -> Outcome {
+    // Poisoned output fields come back with exact values, reserved fields zero,
+    // and nothing beyond the reported count is written.
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let buf = ok!(buffers::udmabuf(8 * page_size(), true));
+    const POISON: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+    let mut info = uapi::uio_dmabuf_info {
+        uio_fd: uio.as_fd().as_raw_fd(),
+        abi_version: POISON as u32,
+        dma_mask: POISON,
+        max_segment_size: POISON,
+        flags: POISON as u32,
+        max_imports: POISON as u32,
+        max_mapped_bytes: POISON,
+        reserved: [0, 0],
+    };
+    // SAFETY: Matching struct.
+    ok!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") });
+    check!(info.abi_version == 1 && info.flags & !3 == 0 && info.max_mapped_bytes != POISON, "INFO output {info:?}");
+    let mut segs = [uapi::uio_dmabuf_segment { dma_addr: POISON, len: POISON }; 64];
+    let mut imp = uapi::uio_dmabuf_import {
+        uio_fd: uio.as_fd().as_raw_fd(),
+        dmabuf_fd: buf.as_raw_fd(),
+        direction: uapi::UIO_DMABUF_DIR_TO_DEVICE,
+        segments: segs.as_mut_ptr() as u64,
+        capacity: 64,
+        handle: POISON as u32,
+        size: POISON,
+        nr_segments: POISON as u32,
+        ..Default::default()
+    };
+    // SAFETY: Matching struct; `segments` has `capacity` entries.
+    ok!(unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, &mut imp, "IMPORT") });
+    let n = imp.nr_segments as usize;
+    check!(imp.size == 8 * page_size() as u64 && n >= 1 && n <= 8 && imp.handle >= 1 && imp.handle < 1000, "IMPORT output {imp:?}");
+    check!(imp.reserved0 == 0 && imp.reserved == [0, 0], "IMPORT reserved output");
+    check!(segs[..n].iter().all(|s| s.len > 0 && s.len != POISON && s.dma_addr != POISON), "segments not written");
+    check!(segs[n..].iter().all(|s| s.dma_addr == POISON && s.len == POISON), "written beyond nr_segments");
+    let mut more = [uapi::uio_dmabuf_segment { dma_addr: POISON, len: POISON }; 4];
+    let mut sa = uapi::uio_dmabuf_segments {
+        handle: imp.handle,
+        first: 0,
+        segments: more.as_mut_ptr() as u64,
+        capacity: 1,
+        count: POISON as u32,
+        nr_segments: POISON as u32,
+        ..Default::default()
+    };
+    // SAFETY: Matching struct; one entry requested.
+    ok!(unsafe { ioctl(dev.fd(), uapi::IOC_SEGMENTS, &mut sa, "SEGMENTS") });
+    check!(sa.count == 1 && sa.nr_segments as usize == n && sa.reserved0 == 0 && sa.reserved == 0, "SEGMENTS output {sa:?}");
+    check!(more[0] == segs[0] && more[1..].iter().all(|s| s.dma_addr == POISON), "SEGMENTS wrote beyond capacity");
+    ok!(dev.release(imp.handle));
     Ok(())
 }
 
@@ -945,6 +1032,74 @@ fn t_threads_share_one_fd(env: &Env) -> Outcome {
     Ok(())
 }
 
+fn t_fds_closed_and_dup_ed_under_importers(env: &Env) -> Outcome {
+    // 6 threads import from a shared fd number while 2 others keep replacing
+    // the buffer behind it (dup2 over it, close, reopen): every import either
+    // works or fails with a documented errno, and nothing is left behind.
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let uio = ok!(Uio::for_pci_device(pci));
+    let first = ok!(buffers::system_heap(8192));
+    let shared = AtomicI32::new(first.as_raw_fd());
+    let stop = AtomicBool::new(false);
+    let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for _ in 0..6 {
+            handles.push(s.spawn(|| {
+                let mut ok_count = 0;
+                while !stop.load(Relaxed) {
+                    let fd = shared.load(Relaxed);
+                    let mut a = uapi::uio_dmabuf_import {
+                        uio_fd: uio.as_fd().as_raw_fd(),
+                        dmabuf_fd: fd,
+                        direction: uapi::UIO_DMABUF_DIR_BIDIRECTIONAL,
+                        ..Default::default()
+                    };
+                    // SAFETY: Matching struct.
+                    match unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, &mut a, "IMPORT") } {
+                        Ok(_) => {
+                            ok_count += 1;
+                            let _ = dev.sync(a.handle, true);
+                            dev.release(a.handle).map_err(|e| format!("release: {e}"))?;
+                        }
+                        Err(e) if [libc::EBADF, libc::EINVAL, libc::EEXIST, libc::ENODEV].contains(&e.errno) => {}
+                        Err(e) => return Err(format!("import from a churned fd: {e}")),
+                    }
+                }
+                Ok(ok_count)
+            }));
+        }
+        for _ in 0..2 {
+            handles.push(s.spawn(|| {
+                for i in 0..40 {
+                    let Ok(next) = (if i % 2 == 0 { buffers::system_heap(8192) } else { buffers::udmabuf(2 * page_size(), true) }) else {
+                        return Err("allocating a dma-buf".to_string());
+                    };
+                    let target = shared.load(Relaxed);
+                    // Atomically replace whatever the shared number names.
+                    // SAFETY: dup2 onto a number this test owns (the first buffer's).
+                    unsafe { libc::dup2(next.as_raw_fd(), target) };
+                    drop(next);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Ok(0)
+            }));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(3000));
+        stop.store(true, Relaxed);
+        handles.into_iter().map(|h| h.join().unwrap_or(Err("thread panicked".into()))).collect()
+    });
+    let mut imported = 0;
+    for r in results {
+        imported += r?;
+    }
+    check!(imported > 0, "no import ever succeeded");
+    drop(first);
+    check!(attachments_of(pci)? == 0, "attachments left");
+    Ok(())
+}
+
 fn t_unbind_during_imports(env: &Env) -> Outcome {
     let pci = env.first()?.to_string();
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -1046,6 +1201,7 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("close-without-release", t_close_without_release),
     ("import-errors", t_import_errors),
     ("output-fault-undoes-import", t_argument_struct_fault_after_import),
+    ("outputs-are-fully-written", t_outputs_are_fully_written),
     ("other-ioctl-errors", t_other_ioctl_errors),
     ("smoke-dma-one-page", t_smoke_dma_one_page),
     ("memory-beyond-the-mask", t_memory_beyond_the_mask),
@@ -1057,6 +1213,7 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("threads-share-one-fd", t_threads_share_one_fd),
     ("unbind-with-imports-alive", t_unbind_with_imports_alive),
     ("unbind-during-imports", t_unbind_during_imports),
+    ("fds-closed-and-dup-ed-under-importers", t_fds_closed_and_dup_ed_under_importers),
     ("rmmod-refused-while-open", t_rmmod_refused_while_open),
     ("per-file-limits", t_per_file_limits),
 ];
