@@ -384,10 +384,25 @@ fn main() -> ExitCode {
         eprintln!("fuzz: setup failed");
         return ExitCode::FAILURE;
     }
+    // The per-file limits must hold: between steps (no child alive) only the
+    // parent's files hold imports.
+    let limits = pool.fronts[0].info(&pool.uios[0]).ok().map(|i| (u64::from(i.max_imports), i.max_mapped_bytes));
+    let mut limit_violations = Vec::new();
     let mut tally = Tally::default();
     let start = std::time::Instant::now();
     while tally.calls < calls {
         step(&mut rng, &mut pool, &mut tally);
+        if tally.calls % 64 == 0 {
+            if let (Some((max_imports, max_bytes)), Ok((alive, bytes))) = (limits, counters()) {
+                let files = pool.fronts.len() as u64;
+                if (alive > files * max_imports || bytes > files * max_bytes) && limit_violations.len() < 5 {
+                    limit_violations.push(format!("{alive} imports / {bytes} bytes alive in {files} files, limits {max_imports} / {max_bytes} per file"));
+                }
+            }
+        }
+    }
+    for v in &limit_violations {
+        tally.undocumented.push(format!("limit exceeded: {v}"));
     }
     drop(pool);
     let (alive, bytes) = counters().unwrap_or((u64::MAX, u64::MAX));
@@ -405,6 +420,9 @@ fn main() -> ExitCode {
         errnos.join(" ")
     );
     println!("fuzz: after closing everything: imports_alive {alive}, bytes_mapped {bytes}");
+    if let Some((i, b)) = limits {
+        println!("fuzz: per-file limits {i} imports, {b} bytes: {}", if limit_violations.is_empty() { "held" } else { "EXCEEDED" });
+    }
     for u in &tally.undocumented {
         println!("fuzz: UNDOCUMENTED {u}");
     }
