@@ -75,7 +75,8 @@ struct uio_dmabuf_info {
  * count. Up to `capacity` segments are written to the array at `segments`
  * (which may be 0 when capacity is 0); read the rest with
  * UIO_DMABUF_IOC_SEGMENTS. Segments that are contiguous in DMA space are merged
- * up to max_segment_size.
+ * up to max_segment_size. A dma-buf is imported at most once per device, by any
+ * open file (-EEXIST): share the handle instead.
  */
 struct uio_dmabuf_import {
 	__s32 uio_fd;             /* in */

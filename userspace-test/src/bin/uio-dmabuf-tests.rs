@@ -581,15 +581,25 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
     let buf = ok!(buffers::system_heap(4096));
     let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
     let h = imp.handle();
+    // Every row below fails; afterwards only errors_total may have moved, by
+    // exactly the number of rows.
+    let before = summary()?;
+    let mut rows = 0u64;
+    macro_rules! row {
+        ($r:expr, $errno:expr, $what:expr) => {{
+            rows += 1;
+            expect_errno($r, $errno, $what)
+        }};
+    }
     let sync = |flags, reserved| {
         let mut a = uapi::uio_dmabuf_sync { handle: h, flags, reserved };
         // SAFETY: Matching struct.
         unsafe { ioctl(dev.fd(), uapi::IOC_SYNC, &mut a, "SYNC") }
     };
-    expect_errno(sync(0, 0), libc::EINVAL, "sync without a target")?;
-    expect_errno(sync(3, 0), libc::EINVAL, "sync for both")?;
-    expect_errno(sync(4, 0), libc::EINVAL, "sync unknown flag")?;
-    expect_errno(sync(1, 1), libc::EINVAL, "sync reserved")?;
+    row!(sync(0, 0), libc::EINVAL, "sync without a target")?;
+    row!(sync(3, 0), libc::EINVAL, "sync for both")?;
+    row!(sync(4, 0), libc::EINVAL, "sync unknown flag")?;
+    row!(sync(1, 1), libc::EINVAL, "sync reserved")?;
     let segs = |first, capacity, ptr: u64, reserved| {
         let mut a = uapi::uio_dmabuf_segments { handle: h, first, capacity, segments: ptr, reserved, ..Default::default() };
         // SAFETY: Matching struct.
@@ -597,22 +607,22 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
     };
     let mut out = [uapi::uio_dmabuf_segment::default(); 2];
     let p = out.as_mut_ptr() as u64;
-    expect_errno(segs(2, 1, p, 0), libc::EINVAL, "segments first past the end")?;
-    expect_errno(segs(u32::MAX, 1, p, 0), libc::EINVAL, "segments first huge")?;
-    expect_errno(segs(0, 1, p, 1), libc::EINVAL, "segments reserved")?;
-    expect_errno(segs(0, 1, 0, 0), libc::EINVAL, "segments NULL array")?;
-    expect_errno(segs(0, 1, 0x10, 0), libc::EFAULT, "segments unmapped array")?;
+    row!(segs(2, 1, p, 0), libc::EINVAL, "segments first past the end")?;
+    row!(segs(u32::MAX, 1, p, 0), libc::EINVAL, "segments first huge")?;
+    row!(segs(0, 1, p, 1), libc::EINVAL, "segments reserved")?;
+    row!(segs(0, 1, 0, 0), libc::EINVAL, "segments NULL array")?;
+    row!(segs(0, 1, 0x10, 0), libc::EFAULT, "segments unmapped array")?;
     check!(ok!(segs(0, 0, 0, 0)) == (0, 1), "capacity 0 returns the count");
     check!(ok!(segs(1, 2, p, 0)) == (0, 1), "first == count returns nothing");
     let mut rel = uapi::uio_dmabuf_release { handle: h, reserved: 7 };
     // SAFETY: Matching struct.
-    expect_errno(unsafe { ioctl(dev.fd(), uapi::IOC_RELEASE, &mut rel, "RELEASE") }, libc::EINVAL, "release reserved")?;
+    row!(unsafe { ioctl(dev.fd(), uapi::IOC_RELEASE, &mut rel, "RELEASE") }, libc::EINVAL, "release reserved")?;
     let mut info = uapi::uio_dmabuf_info { uio_fd: uio.as_fd().as_raw_fd(), reserved: [1, 0], ..Default::default() };
     // SAFETY: Matching struct.
-    expect_errno(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::EINVAL, "info reserved")?;
+    row!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::EINVAL, "info reserved")?;
     let mut info = uapi::uio_dmabuf_info { uio_fd: buf.as_raw_fd(), ..Default::default() };
     // SAFETY: Matching struct.
-    expect_errno(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::ENODEV, "info on a dma-buf fd")?;
+    row!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::ENODEV, "info on a dma-buf fd")?;
     // Unknown numbers, and ours with a wrong size or direction.
     let mut junk = [0u64; 16];
     for cmd in [
@@ -626,8 +636,13 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
     ] {
         // SAFETY: `junk` is larger than any size encoded above.
         let r = unsafe { ioctl(dev.fd(), cmd, junk.as_mut_ptr(), "ioctl") };
-        expect_errno(r, libc::ENOTTY, &format!("ioctl {cmd:#x}"))?;
+        row!(r, libc::ENOTTY, &format!("ioctl {cmd:#x}"))?;
     }
+    let after = summary()?;
+    let without_errors = |v: &[(String, u64)]| v.iter().filter(|(k, _)| k != "errors_total").cloned().collect::<Vec<_>>();
+    check!(without_errors(&after) == without_errors(&before), "counters moved: {before:?} -> {after:?}");
+    let errors = |v: &[(String, u64)]| v.iter().find(|(k, _)| k == "errors_total").map(|(_, x)| *x).unwrap_or(0);
+    check!(errors(&after) - errors(&before) == rows, "errors_total moved by {} for {rows} failed ioctls", errors(&after) - errors(&before));
     ok!(imp.release());
     Ok(())
 }

@@ -159,8 +159,9 @@ fn import(mut opts: Opts) -> Result<(), String> {
             segs.join(",")
         );
     } else {
+        let source = if heap == "system" { "the system heap".to_string() } else { heap.clone() };
         println!(
-            "imported {} bytes from the {heap} heap into {pci} ({}): handle {}, {} segment(s)",
+            "imported {} bytes from {source} into {pci} ({}): handle {}, {} segment(s)",
             imp.size(),
             uio.name(),
             imp.handle(),
