@@ -26,7 +26,7 @@ UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
 .PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
-	check-guest soak qemu-shell clean
+	check-guest soak bench qemu-shell clean
 
 all: module
 
@@ -39,9 +39,12 @@ kernel: deps
 module: $(if $(KDIR_IS_TEST_KERNEL),kernel)
 	$(MAKE) -C $(KDIR) M=$(TOP) $(KMAKE_FLAGS) modules
 
-# Test-only kernel modules (the harness's deliberately faulty module).
-testmods: $(if $(KDIR_IS_TEST_KERNEL),kernel)
+# Test-image-only kernel modules: the harness's deliberately faulty module, and
+# the benchmark floor module (it shares the driver's sources and its generated
+# bindings, hence after `module`).
+testmods: module
 	$(MAKE) -C $(KDIR) M=$(TOP)/qemu/testmod $(KMAKE_FLAGS) modules
+	$(MAKE) -C $(KDIR) M=$(TOP)/qemu/benchmod $(KMAKE_FLAGS) modules
 
 # Statically linked so they run in the busybox guest. (build.rs runs bindgen
 # over the uapi header: libclang comes with `make deps`.)
@@ -78,10 +81,24 @@ SOAK_CALLS ?= 300000
 soak: initramfs
 	$(TOP)/qemu/run --timeout 5400 -- uio-dmabuf-fuzz --calls $(SOAK_CALLS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
+# Benchmarks in a 2 GiB guest without an IOMMU (edu with a 64-bit mask, so
+# every page is reachable) and behind intel-iommu; results in build/bench-*.json,
+# report and plot in docs/. BENCH_FLAGS=--quick for a short run.
+BENCH_FLAGS ?=
+bench: initramfs
+	set -e; for p in wide iommu; do \
+		$(TOP)/qemu/run --profile $$p --mem 2G --timeout 5400 -- sh -c \
+			'insmod /lib/modules/test/uio_dmabuf_bench.ko && uio-dmabuf bench $(BENCH_FLAGS)' \
+			| tee $(TOP)/build/bench-$$p.log; \
+		sed -n 's/^BENCH-JSON //p' $(TOP)/build/bench-$$p.log >$(TOP)/build/bench-$$p.json; \
+	done
+	$(S)/bench-report $(TOP)/docs no-iommu=$(TOP)/build/bench-wide.json iommu=$(TOP)/build/bench-iommu.json
+
 qemu-shell: initramfs
 	$(TOP)/qemu/run --shell
 
 clean:
 	-[ -z "$(KDIR_IS_TEST_KERNEL)" ] || [ ! -d "$(KDIR)" ] || { $(MAKE) -C $(KDIR) M=$(TOP) clean; \
-		$(MAKE) -C $(KDIR) M=$(TOP)/qemu/testmod clean; }
+		$(MAKE) -C $(KDIR) M=$(TOP)/qemu/testmod clean; \
+		$(MAKE) -C $(KDIR) M=$(TOP)/qemu/benchmod clean; }
 	rm -rf $(UT)/target $(TOP)/build

@@ -29,7 +29,14 @@ use crate::{
     raw, //
 };
 
-pub(crate) use crate::uapi::SyncTarget;
+/// Which way a sync hands the buffer over.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(crate) enum SyncTarget {
+    /// To the CPU, after device DMA.
+    Cpu,
+    /// To the device, before DMA.
+    Device,
+}
 
 /// The bits of an address below page granularity.
 // CAST: `usize` is 64 bits wide on every architecture this builds for.

@@ -77,12 +77,7 @@ pub(crate) struct ImportRequest {
     pub(crate) capacity: u32,
 }
 
-/// Which way a SYNC hands the buffer over.
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-pub(crate) enum SyncTarget {
-    Cpu,
-    Device,
-}
+pub(crate) use crate::dma_buf::SyncTarget;
 
 /// The direction field of IMPORT.
 pub(crate) fn direction(raw: u32) -> Result<DataDirection> {

@@ -70,6 +70,14 @@ impl<'a> Edu<'a> {
         self.regs.write32(REG_IRQ_RAISE, bits);
     }
 
+    /// Acknowledges every pending interrupt at edu (read the status, write it
+    /// to the ack register); returns the status.
+    pub fn ack_irq(&self) -> u32 {
+        let status = self.regs.read32(REG_IRQ_STATUS);
+        self.regs.write32(REG_IRQ_ACK, status);
+        status
+    }
+
     /// Waits for an interrupt through `/dev/uioN`, acknowledges it at edu (read
     /// the status, write it back to the ack register) and re-enables it at UIO.
     /// Returns the status.
@@ -77,8 +85,7 @@ impl<'a> Edu<'a> {
         self.uio
             .wait_irq_timeout(IRQ_TIMEOUT_MS)?
             .ok_or(Error::new("wait for edu interrupt", libc::ETIMEDOUT))?;
-        let status = self.regs.read32(REG_IRQ_STATUS);
-        self.regs.write32(REG_IRQ_ACK, status);
+        let status = self.ack_irq();
         self.uio.enable_irq()?;
         Ok(status)
     }

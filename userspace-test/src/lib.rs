@@ -8,6 +8,7 @@
 //!   [`selftest`]: end-to-end DMA through edu into imports.
 //! - [`sysfs`]: which devices the driver binds.
 
+pub mod bench;
 pub mod buffers;
 pub mod edu;
 pub mod error;

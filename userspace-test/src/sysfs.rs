@@ -77,6 +77,16 @@ pub fn bound_devices_in(sysfs_root: &Path, driver: &str) -> io::Result<Vec<Bound
     Ok(devices)
 }
 
+/// The driver's debugfs counters (`/sys/kernel/debug/uio_dmabuf/summary`) as
+/// `(name, value)` pairs, in file order.
+pub fn debugfs_summary() -> io::Result<Vec<(String, u64)>> {
+    let text = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/summary")?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once(' ').and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?))))
+        .collect())
+}
+
 /// Lists the devices bound to `uio_dmabuf` on this machine.
 pub fn bound_devices() -> io::Result<Vec<BoundDevice>> {
     bound_devices_in(Path::new("/sys"), DRIVER_NAME)

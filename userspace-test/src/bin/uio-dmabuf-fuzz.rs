@@ -321,10 +321,11 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
     }
 }
 
+/// (imports_alive, bytes_mapped) from the driver's debugfs.
 fn counters() -> Result<(u64, u64), String> {
-    let text = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/summary").map_err(|e| e.to_string())?;
-    let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k).map(|v| v.trim().parse().unwrap_or(u64::MAX)));
-    Ok((get("imports_alive ").unwrap_or(u64::MAX), get("bytes_mapped ").unwrap_or(u64::MAX)))
+    let summary = sysfs::debugfs_summary().map_err(|e| e.to_string())?;
+    let get = |k: &str| summary.iter().find(|(n, _)| n == k).map_or(u64::MAX, |(_, v)| *v);
+    Ok((get("imports_alive"), get("bytes_mapped")))
 }
 
 fn main() -> ExitCode {

@@ -97,11 +97,7 @@ fn attachments_of(pci: &str) -> Result<usize, String> {
 
 /// The driver's debugfs `summary` as (name, value) pairs.
 fn summary() -> Result<Vec<(String, u64)>, String> {
-    let text = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/summary").map_err(|e| format!("debugfs summary: {e}"))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| l.split_once(' ').and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?))))
-        .collect())
+    sysfs::debugfs_summary().map_err(|e| format!("debugfs summary: {e}"))
 }
 
 /// One counter of the debugfs `summary`.

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use uio_dmabuf::bench::{self, Stats};
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
 use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags};
@@ -23,7 +24,13 @@ commands:
       let QEMU's edu DMA every segment RAM -> device -> RAM (completion by
       interrupt through /dev/uioN), verify byte for byte, print a table and PASS
       or FAIL. --skip-cpu-sync leaves out the destination's SYNC FOR_CPU (the
-      negative check: with bounce buffers the data is then stale)";
+      negative check: with bounce buffers the data is then stale)
+  bench [--quick] [--device PCI] [--peer PCI]
+      measure the import path (see docs/benchmarks.md): import+release per size,
+      the syscall floor, segment readout, scaling with live imports, threads,
+      memory per import, the interrupt round trip against uio_pci_generic on the
+      --peer device (default: the second bound device), edu DMA rate. Prints a
+      table and one line 'BENCH-JSON {...}'";
 
 /// Parses `4096`, `64K`, `1M`, `1G`.
 fn parse_size(s: &str) -> Option<usize> {
@@ -175,6 +182,159 @@ fn import(mut opts: Opts) -> Result<(), String> {
     imp.release().map_err(|e| e.to_string())
 }
 
+fn us(ns: f64) -> String {
+    format!("{:.1}", ns / 1000.0)
+}
+
+fn row(name: &str, s: &Stats) {
+    println!("  {name:<44} {:>10} {:>10} {:>7}", us(s.median_ns), us(s.p99_ns), s.samples);
+}
+
+fn bench_cmd(mut opts: Opts) -> Result<(), String> {
+    let quick = opts.flag("--quick");
+    let device = opts.value("--device")?;
+    let peer = opts.value("--peer")?;
+    opts.finish()?;
+    let e = |e: uio_dmabuf::Error| e.to_string();
+    let pci = device_or_first(device)?;
+    let peer = match peer {
+        Some(p) => Some(p),
+        None => sysfs::bound_devices().map_err(|e| e.to_string())?.into_iter().map(|d| d.address).find(|a| *a != pci),
+    };
+    let uio = Uio::for_pci_device(&pci).map_err(e)?;
+    let dev = ImportDevice::open().map_err(e)?;
+    let info = dev.info(&uio).map_err(e)?;
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").to_string())))
+        .unwrap_or_default();
+    let mut json = Vec::new();
+    println!("uio-dmabuf bench on {pci} ({}): IOMMU {}, DMA mask {:#x}, {} KiB RAM{}", uio.name(),
+        if info.iommu { "yes" } else { "no" }, info.dma_mask, mem_kib, if quick { ", quick" } else { "" });
+    json.push(format!("\"device\":\"{pci}\",\"iommu\":{},\"dma_mask\":{},\"mem_kib\":{},\"cmdline\":\"{}\",\"quick\":{quick}",
+        info.iommu, info.dma_mask, mem_kib, cmdline.trim()));
+    println!("  {:<44} {:>10} {:>10} {:>7}", "MEASUREMENT (per operation)", "MEDIAN us", "P99 us", "N");
+
+    // 2a. The syscall floor.
+    let floor = bench::measure(100, if quick { 500 } else { 3000 }, || bench::noop_ioctl(&dev)).map_err(e)?;
+    row("no-op ioctl (syscall floor)", &floor);
+    json.push(format!("\"noop_ioctl\":{}", floor.json()));
+
+    // 1. Import + release per size, without and with the segment list read out.
+    let sizes: &[(usize, usize)] = if quick {
+        &[(4 << 10, 100), (64 << 10, 100), (1 << 20, 50), (16 << 20, 10)]
+    } else {
+        &[(4 << 10, 400), (64 << 10, 400), (1 << 20, 200), (16 << 20, 50), (256 << 20, 20)]
+    };
+    let mut rows = Vec::new();
+    for &(size, iters) in sizes {
+        let bare = bench::import_release(&dev, &uio, size, false, iters).map_err(e)?;
+        let read = bench::import_release(&dev, &uio, size, true, iters).map_err(e)?;
+        let buf = buffers::system_heap(size).map_err(e)?;
+        let kernel = bench::kernel_floor(&buf, iters as u32).map_err(e)?;
+        row(&format!("import+release {} KiB", size >> 10), &bare);
+        row(&format!("import+release {} KiB, segments read out", size >> 10), &read);
+        let overhead = match &kernel {
+            Some(k) => {
+                row(&format!("floor: in-kernel get+attach+map+unmap+detach+put {} KiB", size >> 10), k);
+                let ratio = bare.median_ns / (floor.median_ns + k.median_ns);
+                println!("  {:<44} {ratio:>10.2}", format!("overhead = ours / (syscall + in-kernel), {} KiB", size >> 10));
+                format!("{ratio:.3}")
+            }
+            None => "null".into(),
+        };
+        rows.push(format!("{{\"size\":{size},\"bare\":{},\"readout\":{},\"kernel_floor\":{},\"overhead\":{overhead}}}",
+            bare.json(), read.json(), kernel.map_or("null".into(), |k| k.json())));
+    }
+    json.push(format!("\"import_release\":[{}]", rows.join(",")));
+
+    // 3. Segment readout.
+    let pages = if quick { 2048 } else { 12288 };
+    let (n, one, paged, copy) = bench::segment_readout(&dev, &uio, pages, if quick { 5 } else { 20 }).map_err(e)?;
+    let per_s = |s: &Stats| n as f64 / (s.median_ns / 1e9);
+    println!("  segment readout, {n} segments of a {pages}-page udmabuf (readout only):");
+    row("  through IMPORT's array (minus bare IMPORT)", &one);
+    row("  through paged SEGMENTS (1024 a call)", &paged);
+    row("  floor: read() of the same bytes from a memfd", &copy);
+    json.push(format!("\"segment_readout\":{{\"segments\":{n},\"import_array\":{},\"paged\":{},\"copy_floor\":{},\"segments_per_s_import_array\":{:.0},\"segments_per_s_paged\":{:.0}}}",
+        one.json(), paged.json(), copy.json(), per_s(&one), per_s(&paged)));
+
+    // 4. Scaling with live imports, and threads.
+    let lives: &[usize] = if quick { &[1, 100, 2000] } else { &[1, 100, 10000, 65000] };
+    let mut scale = Vec::new();
+    let mut base = 0.0;
+    for &live in lives {
+        let s = bench::with_live_imports(&dev, &uio, live, if quick { 100 } else { 300 }).map_err(e)?;
+        if live == 1 {
+            base = s.median_ns;
+        }
+        row(&format!("import+release with {live} live imports ({:.2}x)", s.median_ns / base), &s);
+        scale.push(format!("{{\"live\":{live},\"stats\":{},\"ratio\":{:.3}}}", s.json(), s.median_ns / base));
+    }
+    json.push(format!("\"scaling\":[{}]", scale.join(",")));
+    let ms = if quick { 1000 } else { 4000 };
+    let one_fd = bench::threads_throughput(&uio, 8, true, ms).map_err(e)?;
+    let many_fd = bench::threads_throughput(&uio, 8, false, ms).map_err(e)?;
+    println!("  8 threads: {one_fd:.0} import+release/s on one fd, {many_fd:.0}/s on 8 fds ({:.2}x)", one_fd / many_fd);
+    json.push(format!("\"threads\":{{\"one_fd_per_s\":{one_fd:.0},\"eight_fds_per_s\":{many_fd:.0}}}"));
+
+    // 5. Memory per import.
+    let count = if quick { 1000 } else { 10000 };
+    let per = bench::memory_per_import(&dev, &uio, count).map_err(e)?;
+    println!("  kernel memory per live import (unreclaimable slab / {count}): {per:.0} bytes");
+    json.push(format!("\"memory_per_import_bytes\":{per:.0},\"memory_imports\":{count}"));
+
+    // 6. Interrupt round trip: ours vs uio_pci_generic.
+    let irq_iters = if quick { 50 } else { 300 };
+    let ours = bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?;
+    row("IRQ round trip, uio_dmabuf (write 1 to re-enable)", &ours);
+    let mut irq_json = format!("\"irq\":{{\"uio_dmabuf\":{}", ours.json());
+    if let Some(peer) = &peer {
+        match peer_irq(peer, irq_iters) {
+            Ok(generic) => {
+                row("IRQ round trip, uio_pci_generic (config write)", &generic);
+                irq_json += &format!(",\"uio_pci_generic\":{},\"ratio\":{:.3}", generic.json(), ours.median_ns / generic.median_ns);
+            }
+            Err(msg) => println!("  IRQ round trip, uio_pci_generic: not measured ({msg})"),
+        }
+    }
+    json.push(irq_json + "}");
+
+    // 7. edu DMA rate (QEMU-bound: edu's engine runs off a 100 ms timer).
+    let edu = uio_dmabuf::edu::Edu::new(&uio).map_err(e)?;
+    let buf = buffers::system_heap(4096).map_err(e)?;
+    let imp = dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()).map_err(e)?;
+    let addr = imp.segments()[0].dma_addr;
+    let mut dma = Vec::new();
+    for len in [64usize, 512, 4095] {
+        let s = bench::measure(1, if quick { 3 } else { 10 }, || edu.dma(addr, 0, len, false)).map_err(e)?;
+        let rate = len as f64 / (s.median_ns / 1e9);
+        println!("  edu DMA of {len} bytes RAM->device: {:.1} ms median, {rate:.0} bytes/s", s.median_ns / 1e6);
+        dma.push(format!("{{\"bytes\":{len},\"stats\":{},\"bytes_per_s\":{rate:.0}}}", s.json()));
+    }
+    json.push(format!("\"edu_dma\":[{}]", dma.join(",")));
+    println!("BENCH-JSON {{{}}}", json.join(","));
+    Ok(())
+}
+
+/// Moves `peer` to uio_pci_generic, measures its IRQ round trip, moves it back.
+fn peer_irq(peer: &str, iters: usize) -> Result<Stats, String> {
+    let write = |path: String, v: &str| std::fs::write(&path, v).map_err(|e| format!("{path}: {e}"));
+    write("/sys/bus/pci/drivers/uio_dmabuf/unbind".into(), peer)?;
+    let result = (|| {
+        write(format!("/sys/bus/pci/devices/{peer}/driver_override"), "uio_pci_generic")?;
+        write("/sys/bus/pci/drivers_probe".into(), peer)?;
+        let uio = Uio::for_pci_device(peer).map_err(|e| e.to_string())?;
+        let unmask = bench::pci_unmask_intx(peer).map_err(|e| e.to_string())?;
+        bench::irq_round_trip(&uio, iters, unmask).map_err(|e| e.to_string())
+    })();
+    let _ = write(format!("/sys/bus/pci/devices/{peer}/driver/unbind"), peer);
+    let _ = write(format!("/sys/bus/pci/devices/{peer}/driver_override"), "\n");
+    write("/sys/bus/pci/drivers/uio_dmabuf/bind".into(), peer)?;
+    result
+}
+
 /// The PCI address given with --device, or the first bound device.
 fn device_or_first(device: Option<String>) -> Result<String, String> {
     match device {
@@ -247,6 +407,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "list" => list(opts),
         "import" => import(opts),
+        "bench" => bench_cmd(opts),
         "edu-selftest" => match edu_selftest(opts) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Benchmark-only module: times `dma_buf_get` + attach + map + unmap + detach +
+//! put in the kernel, through the same abstractions the driver uses
+//! (`driver/dma_buf.rs`), against the first QEMU edu device.
+//!
+//! `/dev/uio-dmabuf-bench` takes one ioctl, RUN: a dma-buf fd, an iteration
+//! count and a user array that receives one duration in nanoseconds per
+//! iteration.
+
+use kernel::{
+    device,
+    dma::DataDirection,
+    fs::File,
+    ioctl::_IOWR,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    time::{
+        Instant,
+        Monotonic, //
+    },
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../driver/bindings.rs"]
+mod bindings;
+#[allow(dead_code)]
+#[path = "../../driver/dma_buf.rs"]
+mod dma_buf;
+#[allow(dead_code)]
+#[path = "../../driver/raw.rs"]
+mod raw;
+
+module! {
+    type: BenchModule,
+    name: "uio_dmabuf_bench",
+    authors: ["uio-dmabuf developers"],
+    description: "uio-dmabuf benchmark floor: raw dma-buf importer calls (test image only)",
+    license: "GPL",
+    imports_ns: ["DMA_BUF"],
+}
+
+/// RUN's argument.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct RunArgs {
+    dmabuf_fd: i32,
+    iterations: u32,
+    /// User pointer to `iterations` u64 durations.
+    samples: u64,
+}
+
+// SAFETY: Two `u32`-sized fields and a `u64`, no padding; any bits are valid.
+unsafe impl FromBytes for RunArgs {}
+// SAFETY: As above, no uninitialized bytes.
+unsafe impl AsBytes for RunArgs {}
+
+const IOC_RUN: u32 = _IOWR::<RunArgs>(0xDB, 0x3e);
+const MAX_ITERATIONS: u32 = 100_000;
+
+/// The first edu device, with a reference held.
+struct Edu(*mut bindings::pci_dev);
+
+impl Edu {
+    fn find() -> Result<Self> {
+        // SAFETY: Looks the device up and takes a reference, or returns NULL.
+        let pdev = unsafe { bindings::pci_get_device(0x1234, 0x11e8, core::ptr::null_mut()) };
+        if pdev.is_null() {
+            return Err(ENODEV);
+        }
+        Ok(Self(pdev))
+    }
+
+    /// The device, as bound. Benchmark-only: the caller has the edu bound to
+    /// uio_dmabuf for the duration of the run (checked below, not enforced).
+    fn bound(&self) -> Result<&device::Device<device::Bound>> {
+        // SAFETY: `self.0` is a valid pci_dev we hold a reference on.
+        let dev = unsafe { &raw mut (*self.0).dev };
+        // SAFETY: `dev` is valid for the lifetime of `self` (reference held).
+        if unsafe { (*dev).driver }.is_null() {
+            return Err(ENODEV);
+        }
+        // SAFETY: `dev` is valid (above).
+        let dev: &device::Device = unsafe { device::Device::from_raw(dev) };
+        // SAFETY: Benchmark-only: the device is bound to a driver (checked
+        // above) and the benchmark does not unbind it while running.
+        Ok(unsafe { dev.as_bound() })
+    }
+}
+
+impl Drop for Edu {
+    fn drop(&mut self) {
+        // SAFETY: Drops the reference `find` took.
+        unsafe { bindings::pci_dev_put(self.0) };
+    }
+}
+
+struct BenchFile;
+
+#[vtable]
+impl MiscDevice for BenchFile {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        Ok(KBox::new(BenchFile, GFP_KERNEL)?)
+    }
+
+    fn ioctl(_this: &BenchFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        if cmd != IOC_RUN {
+            return Err(ENOTTY);
+        }
+        let args: RunArgs = UserSlice::new(UserPtr::from_addr(arg), size_of::<RunArgs>()).reader().read()?;
+        if args.iterations == 0 || args.iterations > MAX_ITERATIONS {
+            return Err(EINVAL);
+        }
+        let edu = Edu::find()?;
+        let dev = edu.bound()?;
+        let mut samples = KVec::with_capacity(args.iterations as usize, GFP_KERNEL)?;
+        for _ in 0..args.iterations {
+            let start = Instant::<Monotonic>::now();
+            let buf = dma_buf::DmaBuf::get(args.dmabuf_fd)?;
+            let attach = dma_buf::Attachment::new(buf, dev)?;
+            let mapping = dma_buf::Mapping::new(attach, DataDirection::Bidirectional)?;
+            drop(mapping);
+            let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
+            samples.push(ns, GFP_KERNEL)?;
+        }
+        let out = usize::try_from(args.samples)?;
+        UserSlice::new(UserPtr::from_addr(out), samples.len() * size_of::<u64>())
+            .writer()
+            .write_slice(AsBytes::as_bytes(samples.as_slice()))?;
+        Ok(0)
+    }
+}
+
+#[pin_data]
+struct BenchModule {
+    #[pin]
+    _misc: MiscDeviceRegistration<BenchFile>,
+}
+
+impl kernel::InPlaceModule for BenchModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uio-dmabuf-bench" }),
+        })
+    }
+}
