@@ -26,7 +26,7 @@ UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
 .PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
-	check-guest soak bench qemu-shell clean
+	check-guest soak bench fmt qemu-shell clean
 
 all: module
 
@@ -69,7 +69,16 @@ demo: initramfs
 
 check: check-host check-guest
 
+# Rust sources formatted as the kernel formats its own (driver/.rustfmt.toml is
+# the kernel tree's) and the userspace crate by cargo fmt.
+RUSTFMT_ROOTS := $(TOP)/driver/uio_dmabuf_main.rs $(TOP)/qemu/benchmod/uio_dmabuf_bench_main.rs
+fmt:
+	rustfmt --config-path $(TOP)/driver/.rustfmt.toml $(RUSTFMT_ROOTS)
+	cd $(UT) && $(CARGO) fmt
+
 check-host: deps
+	rustfmt --config-path $(TOP)/driver/.rustfmt.toml --check $(RUSTFMT_ROOTS)
+	cd $(UT) && $(CARGO) fmt --check
 	cd $(UT) && $(CARGO) test --locked
 
 check-guest: initramfs

@@ -17,9 +17,7 @@ use kernel::{
         self,
         Bound, //
     },
-    new_condvar,
-    new_mutex,
-    pci,
+    new_condvar, new_mutex, pci,
     prelude::*,
     rbtree::{
         RBTree,
@@ -207,7 +205,10 @@ impl DeviceUse {
             return Err(EEXIST);
         }
         buffers.insert(node.into_node(id, ()));
-        Ok(BufferClaim { dev: self.dev.clone(), id })
+        Ok(BufferClaim {
+            dev: self.dev.clone(),
+            id,
+        })
     }
 
     /// Accounts one new DMA mapping of `bytes` on the device, until the token
@@ -215,7 +216,10 @@ impl DeviceUse {
     pub(crate) fn mapping_token(&self, bytes: u64) -> MappedToken {
         self.dev.life.lock().mapped += 1;
         self.dev.counters.mapped(bytes);
-        MappedToken { dev: self.dev.clone(), bytes }
+        MappedToken {
+            dev: self.dev.clone(),
+            bytes,
+        }
     }
 }
 

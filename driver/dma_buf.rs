@@ -113,7 +113,8 @@ impl Attachment {
     pub(crate) fn new(buf: DmaBuf, dev: &Device<Bound>) -> Result<Self> {
         // SAFETY: `buf` holds a reference to a live dma-buf and `dev` is a bound
         // device.
-        let ptr = from_err_ptr(unsafe { bindings::dma_buf_attach(buf.ptr.as_ptr(), raw::device(dev)) })?;
+        let ptr =
+            from_err_ptr(unsafe { bindings::dma_buf_attach(buf.ptr.as_ptr(), raw::device(dev)) })?;
         let attach = NonNull::new(ptr).ok_or(EINVAL)?;
         // INVARIANT: `attach` was just returned for `buf` and `dev`.
         Ok(Self {
@@ -193,15 +194,23 @@ impl Mapping {
             // mapped for `attach.dev` in `dir` (type invariant).
             unsafe {
                 match target {
-                    SyncTarget::Cpu => bindings::uio_dmabuf_helper_sync_single_for_cpu(dev, addr, len, dir),
-                    SyncTarget::Device => bindings::uio_dmabuf_helper_sync_single_for_device(dev, addr, len, dir),
+                    SyncTarget::Cpu => {
+                        bindings::uio_dmabuf_helper_sync_single_for_cpu(dev, addr, len, dir)
+                    }
+                    SyncTarget::Device => {
+                        bindings::uio_dmabuf_helper_sync_single_for_device(dev, addr, len, dir)
+                    }
                 }
             }
         };
         for entry in self.sg_table().iter() {
             let (mut addr, end) = (entry.dma_address(), entry.dma_address() + entry.dma_len());
             while addr < end {
-                let piece_end = if per_page { end.min((addr | PAGE_MASK_LOW) + 1) } else { end };
+                let piece_end = if per_page {
+                    end.min((addr | PAGE_MASK_LOW) + 1)
+                } else {
+                    end
+                };
                 sync(addr, piece_end - addr);
                 addr = piece_end;
             }

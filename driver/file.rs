@@ -108,7 +108,11 @@ impl OpenFile {
         args.dma_mask = dma.mask;
         args.max_segment_size = dma.max_segment_size.into();
         args.flags = if dma.translated { uapi::INFO_IOMMU } else { 0 }
-            | if dma.unreachable_memory { uapi::INFO_UNREACHABLE_MEMORY } else { 0 };
+            | if dma.unreachable_memory {
+                uapi::INFO_UNREACHABLE_MEMORY
+            } else {
+                0
+            };
         args.max_imports = limits.max_entries;
         args.max_mapped_bytes = limits.max_bytes;
         write_out(arg, &args)
@@ -188,7 +192,9 @@ impl OpenFile {
             let found = {
                 let table = self.table.lock();
                 table
-                    .find_from(next, |import| core::ptr::eq::<DeviceState>(&**import.device(), dev))
+                    .find_from(next, |import| {
+                        core::ptr::eq::<DeviceState>(&**import.device(), dev)
+                    })
                     .and_then(|handle| Some((handle, table.get(handle)?.clone())))
             };
             let Some((handle, import)) = found else {

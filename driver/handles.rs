@@ -137,7 +137,10 @@ mod tests {
     use super::*;
 
     fn table(max_entries: u32, max_bytes: u64) -> HandleTable<u32> {
-        HandleTable::new(Limits { max_entries, max_bytes })
+        HandleTable::new(Limits {
+            max_entries,
+            max_bytes,
+        })
     }
 
     fn add(t: &mut HandleTable<u32>, size: u64, v: u32) -> Result<u32> {

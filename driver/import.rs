@@ -86,7 +86,10 @@ impl Import {
             || table.iter().map(|e| (e.dma_address(), e.dma_len())),
             dma.max_segment_size.into(),
         )?;
-        if segments.iter().any(|s| s.addr.saturating_add(s.len - 1) > dma.mask) {
+        if segments
+            .iter()
+            .any(|s| s.addr.saturating_add(s.len - 1) > dma.mask)
+        {
             return Err(ERANGE);
         }
         if req.contiguous && segments.len() != 1 {

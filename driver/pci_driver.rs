@@ -39,7 +39,8 @@ const EDU_DMA_BITS: u32 = 28;
 const DEFAULT_DMA_BITS: u32 = 32;
 
 /// UIO map names, one per BAR.
-const BAR_NAMES: [&CStr; pci_ext::NUM_BARS as usize] = [c"BAR0", c"BAR1", c"BAR2", c"BAR3", c"BAR4", c"BAR5"];
+const BAR_NAMES: [&CStr; pci_ext::NUM_BARS as usize] =
+    [c"BAR0", c"BAR1", c"BAR2", c"BAR3", c"BAR4", c"BAR5"];
 
 pub(crate) struct UioDmabufDriver;
 
@@ -60,7 +61,9 @@ pub(crate) struct BoundDevice<'bound> {
 /// default.
 fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
     match module_parameters::dma_bits.value() {
-        0 if pdev.vendor_id() == pci_ext::vendor(EDU_VENDOR) && pdev.device_id() == EDU_DEVICE => EDU_DMA_BITS,
+        0 if pdev.vendor_id() == pci_ext::vendor(EDU_VENDOR) && pdev.device_id() == EDU_DEVICE => {
+            EDU_DMA_BITS
+        }
         0 => DEFAULT_DMA_BITS,
         bits => bits,
     }
@@ -89,7 +92,14 @@ impl pci::Driver for UioDmabufDriver {
             for bar in 0..pci_ext::NUM_BARS {
                 if let Some((phys, size)) = pci_ext::memory_bar(bound, bar) {
                     if maps.len() < uio::MAX_MAPS {
-                        maps.push(uio::MemMap { name: BAR_NAMES[bar as usize], phys, size }, GFP_KERNEL)?;
+                        maps.push(
+                            uio::MemMap {
+                                name: BAR_NAMES[bar as usize],
+                                phys,
+                                size,
+                            },
+                            GFP_KERNEL,
+                        )?;
                     }
                 }
             }
@@ -114,7 +124,11 @@ impl pci::Driver for UioDmabufDriver {
                 maps.len(),
                 irq.map_or(0, |(irq, _)| irq),
                 bits,
-                if state.dma().translated { ", IOMMU-translated" } else { "" },
+                if state.dma().translated {
+                    ", IOMMU-translated"
+                } else {
+                    ""
+                },
                 if state.dma().unreachable_memory {
                     "; RAM beyond the mask and no IOMMU: imports refused (ERANGE)"
                 } else {

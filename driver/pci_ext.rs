@@ -46,7 +46,8 @@ pub(crate) fn intx_irq(pdev: &pci::Device<Bound>) -> Option<u32> {
     // SAFETY: `pdev` is a valid, enabled PCI device.
     let irq = unsafe { bindings::uio_dmabuf_helper_pci_irq(raw::pci_dev(pdev)) };
     // SAFETY: As above; `pci_intx_mask_supported` only reads config space.
-    (irq != 0 && unsafe { bindings::uio_dmabuf_helper_intx_mask_supported(raw::pci_dev(pdev)) }).then_some(irq)
+    (irq != 0 && unsafe { bindings::uio_dmabuf_helper_intx_mask_supported(raw::pci_dev(pdev)) })
+        .then_some(irq)
 }
 
 /// In the device's interrupt handler: if the device asserts INTx, masks it and

@@ -21,10 +21,14 @@ use crate::bindings;
 
 /// The `struct device` of `dev`.
 pub(crate) fn device<Ctx: DeviceContext>(dev: &device::Device<Ctx>) -> *mut bindings::device {
-    core::ptr::from_ref(dev).cast::<bindings::device>().cast_mut()
+    core::ptr::from_ref(dev)
+        .cast::<bindings::device>()
+        .cast_mut()
 }
 
 /// The `struct pci_dev` of `pdev`.
 pub(crate) fn pci_dev<Ctx: DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
-    core::ptr::from_ref(pdev).cast::<bindings::pci_dev>().cast_mut()
+    core::ptr::from_ref(pdev)
+        .cast::<bindings::pci_dev>()
+        .cast_mut()
 }

@@ -102,26 +102,48 @@ mod tests {
     #[test]
     fn contiguous_pages_merge_into_one() -> Result {
         let pages = [(0x10000, PAGE), (0x11000, PAGE), (0x12000, PAGE)];
-        assert_eq!(merged(&pages, u64::MAX)?.as_slice(), &[seg(0x10000, 3 * PAGE)]);
+        assert_eq!(
+            merged(&pages, u64::MAX)?.as_slice(),
+            &[seg(0x10000, 3 * PAGE)]
+        );
         Ok(())
     }
 
     #[test]
     fn gaps_and_reverse_order_stay_apart() -> Result {
-        let pages = [(0x20000, PAGE), (0x10000, PAGE), (0x11000, PAGE), (0x13000, PAGE)];
+        let pages = [
+            (0x20000, PAGE),
+            (0x10000, PAGE),
+            (0x11000, PAGE),
+            (0x13000, PAGE),
+        ];
         assert_eq!(
             merged(&pages, u64::MAX)?.as_slice(),
-            &[seg(0x20000, PAGE), seg(0x10000, 2 * PAGE), seg(0x13000, PAGE)]
+            &[
+                seg(0x20000, PAGE),
+                seg(0x10000, 2 * PAGE),
+                seg(0x13000, PAGE)
+            ]
         );
         Ok(())
     }
 
     #[test]
     fn merging_stops_at_max_segment_size() -> Result {
-        let pages = [(0, PAGE), (PAGE, PAGE), (2 * PAGE, PAGE), (3 * PAGE, PAGE), (4 * PAGE, PAGE)];
+        let pages = [
+            (0, PAGE),
+            (PAGE, PAGE),
+            (2 * PAGE, PAGE),
+            (3 * PAGE, PAGE),
+            (4 * PAGE, PAGE),
+        ];
         assert_eq!(
             merged(&pages, 2 * PAGE)?.as_slice(),
-            &[seg(0, 2 * PAGE), seg(2 * PAGE, 2 * PAGE), seg(4 * PAGE, PAGE)]
+            &[
+                seg(0, 2 * PAGE),
+                seg(2 * PAGE, 2 * PAGE),
+                seg(4 * PAGE, PAGE)
+            ]
         );
         Ok(())
     }
@@ -130,7 +152,11 @@ mod tests {
     fn entry_longer_than_max_is_split() -> Result {
         assert_eq!(
             merged(&[(0x100000, 5 * PAGE)], 2 * PAGE)?.as_slice(),
-            &[seg(0x100000, 2 * PAGE), seg(0x102000, 2 * PAGE), seg(0x104000, PAGE)]
+            &[
+                seg(0x100000, 2 * PAGE),
+                seg(0x102000, 2 * PAGE),
+                seg(0x104000, PAGE)
+            ]
         );
         Ok(())
     }
@@ -150,28 +176,38 @@ mod tests {
     #[test]
     fn zero_length_entries_are_skipped() -> Result {
         let entries = [(0, 0), (PAGE, PAGE), (2 * PAGE, 0), (2 * PAGE, PAGE)];
-        assert_eq!(merged(&entries, u64::MAX)?.as_slice(), &[seg(PAGE, 2 * PAGE)]);
+        assert_eq!(
+            merged(&entries, u64::MAX)?.as_slice(),
+            &[seg(PAGE, 2 * PAGE)]
+        );
         Ok(())
     }
 
     #[test]
     fn no_merge_across_address_wraparound() -> Result {
         let entries = [(u64::MAX - PAGE + 1, PAGE), (0, PAGE)];
-        assert_eq!(merged(&entries, u64::MAX)?.as_slice(), &[seg(u64::MAX - PAGE + 1, PAGE), seg(0, PAGE)]);
+        assert_eq!(
+            merged(&entries, u64::MAX)?.as_slice(),
+            &[seg(u64::MAX - PAGE + 1, PAGE), seg(0, PAGE)]
+        );
         Ok(())
     }
 
     #[test]
     fn emit_error_stops_the_walk() {
         let mut seen = 0;
-        let r = merge([(0, PAGE), (0x10000, PAGE), (0x20000, PAGE)], u64::MAX, |_| {
-            seen += 1;
-            if seen == 2 {
-                Err(EFAULT)
-            } else {
-                Ok(())
-            }
-        });
+        let r = merge(
+            [(0, PAGE), (0x10000, PAGE), (0x20000, PAGE)],
+            u64::MAX,
+            |_| {
+                seen += 1;
+                if seen == 2 {
+                    Err(EFAULT)
+                } else {
+                    Ok(())
+                }
+            },
+        );
         assert_eq!(r, Err(EFAULT));
         assert_eq!(seen, 2);
     }

@@ -103,7 +103,12 @@ impl DeviceCounters {
 
     /// `imports N bytes N`.
     pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "imports {} bytes {}", self.imports.load(Relaxed), self.bytes.load(Relaxed))
+        write!(
+            f,
+            "imports {} bytes {}",
+            self.imports.load(Relaxed),
+            self.bytes.load(Relaxed)
+        )
     }
 }
 

@@ -128,7 +128,12 @@ pub(crate) fn segments_request(args: &SegmentsArgs) -> Result<(u32, u32, usize, 
     if args.reserved0 != 0 || args.reserved != 0 {
         return Err(EINVAL);
     }
-    Ok((args.handle, args.first, user_array(args.segments, args.capacity)?, args.capacity))
+    Ok((
+        args.handle,
+        args.first,
+        user_array(args.segments, args.capacity)?,
+        args.capacity,
+    ))
 }
 
 /// Checks the input fields of SYNC.
@@ -180,25 +185,74 @@ mod tests {
                 capacity: 8
             }
         );
-        let contiguous = ImportArgs { flags: IMPORT_CONTIGUOUS, ..import() };
+        let contiguous = ImportArgs {
+            flags: IMPORT_CONTIGUOUS,
+            ..import()
+        };
         assert!(import_request(&contiguous)?.contiguous);
         Ok(())
     }
 
     #[test]
     fn import_rejects_bad_fields() {
-        assert_eq!(import_request(&ImportArgs { direction: 3, ..import() }), Err(EINVAL));
-        assert_eq!(import_request(&ImportArgs { direction: u32::MAX, ..import() }), Err(EINVAL));
-        assert_eq!(import_request(&ImportArgs { flags: 1 << 1, ..import() }), Err(EINVAL));
-        assert_eq!(import_request(&ImportArgs { flags: 1 << 31, ..import() }), Err(EINVAL));
-        assert_eq!(import_request(&ImportArgs { reserved0: 1, ..import() }), Err(EINVAL));
-        assert_eq!(import_request(&ImportArgs { reserved: [0, 1], ..import() }), Err(EINVAL));
-        assert_eq!(import_request(&ImportArgs { segments: 0, ..import() }), Err(EINVAL));
+        assert_eq!(
+            import_request(&ImportArgs {
+                direction: 3,
+                ..import()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            import_request(&ImportArgs {
+                direction: u32::MAX,
+                ..import()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            import_request(&ImportArgs {
+                flags: 1 << 1,
+                ..import()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            import_request(&ImportArgs {
+                flags: 1 << 31,
+                ..import()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            import_request(&ImportArgs {
+                reserved0: 1,
+                ..import()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            import_request(&ImportArgs {
+                reserved: [0, 1],
+                ..import()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            import_request(&ImportArgs {
+                segments: 0,
+                ..import()
+            }),
+            Err(EINVAL)
+        );
     }
 
     #[test]
     fn null_array_with_zero_capacity_is_fine() -> Result {
-        let req = import_request(&ImportArgs { segments: 0, capacity: 0, ..import() })?;
+        let req = import_request(&ImportArgs {
+            segments: 0,
+            capacity: 0,
+            ..import()
+        })?;
         assert_eq!((req.segments, req.capacity), (0, 0));
         Ok(())
     }
@@ -214,7 +268,13 @@ mod tests {
 
     #[test]
     fn sync_needs_exactly_one_target() {
-        let sync = |flags, reserved| sync_request(&SyncArgs { handle: 1, flags, reserved });
+        let sync = |flags, reserved| {
+            sync_request(&SyncArgs {
+                handle: 1,
+                flags,
+                reserved,
+            })
+        };
         assert_eq!(sync(SYNC_FOR_CPU, 0), Ok((1, SyncTarget::Cpu)));
         assert_eq!(sync(SYNC_FOR_DEVICE, 0), Ok((1, SyncTarget::Device)));
         assert_eq!(sync(0, 0), Err(EINVAL));
@@ -225,11 +285,31 @@ mod tests {
 
     #[test]
     fn reserved_fields_must_be_zero() {
-        assert_eq!(info_request(&InfoArgs { reserved: [1, 0], ..Default::default() }), Err(EINVAL));
-        assert_eq!(release_request(&ReleaseArgs { handle: 1, reserved: 1 }), Err(EINVAL));
-        let segs = SegmentsArgs { handle: 1, reserved: 1, ..Default::default() };
+        assert_eq!(
+            info_request(&InfoArgs {
+                reserved: [1, 0],
+                ..Default::default()
+            }),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            release_request(&ReleaseArgs {
+                handle: 1,
+                reserved: 1
+            }),
+            Err(EINVAL)
+        );
+        let segs = SegmentsArgs {
+            handle: 1,
+            reserved: 1,
+            ..Default::default()
+        };
         assert_eq!(segments_request(&segs), Err(EINVAL));
-        let segs = SegmentsArgs { handle: 1, reserved0: 1, ..Default::default() };
+        let segs = SegmentsArgs {
+            handle: 1,
+            reserved0: 1,
+            ..Default::default()
+        };
         assert_eq!(segments_request(&segs), Err(EINVAL));
     }
 

@@ -190,7 +190,10 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         }
     }
 
-    unsafe extern "C" fn open_callback(info: *mut bindings::uio_info, inode: *mut bindings::inode) -> c_int {
+    unsafe extern "C" fn open_callback(
+        info: *mut bindings::uio_info,
+        inode: *mut bindings::inode,
+    ) -> c_int {
         // SAFETY: The UIO core calls `open` under its `info_lock` only while
         // `info` is registered, so the `Registration` is alive.
         let this = unsafe { Self::from_info(info) };
@@ -200,7 +203,10 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         }
     }
 
-    unsafe extern "C" fn release_callback(info: *mut bindings::uio_info, inode: *mut bindings::inode) -> c_int {
+    unsafe extern "C" fn release_callback(
+        info: *mut bindings::uio_info,
+        inode: *mut bindings::inode,
+    ) -> c_int {
         // SAFETY: As in `open_callback`.
         let this = unsafe { Self::from_info(info) };
         this.handler.release(InodeId::from_ptr(inode));

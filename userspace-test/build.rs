@@ -7,7 +7,8 @@
 use std::{env, path::PathBuf};
 
 fn main() {
-    let header = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../uapi/uio_dmabuf.h");
+    let header =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../uapi/uio_dmabuf.h");
     println!("cargo:rerun-if-changed={}", header.display());
     let bindings = bindgen::Builder::default()
         .header(header.to_str().expect("UTF-8 path"))

@@ -121,7 +121,9 @@ impl MiscDevice for BenchFile {
         if cmd != IOC_RUN {
             return Err(ENOTTY);
         }
-        let args: RunArgs = UserSlice::new(UserPtr::from_addr(arg), size_of::<RunArgs>()).reader().read()?;
+        let args: RunArgs = UserSlice::new(UserPtr::from_addr(arg), size_of::<RunArgs>())
+            .reader()
+            .read()?;
         if args.iterations == 0 || args.iterations > MAX_ITERATIONS {
             return Err(EINVAL);
         }

@@ -30,16 +30,27 @@ impl Stats {
     /// Summarizes `samples` (nanoseconds); empty input gives zeros.
     pub fn of(samples: &mut [f64]) -> Stats {
         if samples.is_empty() {
-            return Stats { median_ns: 0.0, p99_ns: 0.0, samples: 0 };
+            return Stats {
+                median_ns: 0.0,
+                p99_ns: 0.0,
+                samples: 0,
+            };
         }
         samples.sort_by(|a, b| a.total_cmp(b));
         let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-        Stats { median_ns: at(0.5), p99_ns: at(0.99), samples: samples.len() }
+        Stats {
+            median_ns: at(0.5),
+            p99_ns: at(0.99),
+            samples: samples.len(),
+        }
     }
 
     /// `{"median_ns":..,"p99_ns":..,"samples":..}`.
     pub fn json(&self) -> String {
-        format!("{{\"median_ns\":{:.0},\"p99_ns\":{:.0},\"samples\":{}}}", self.median_ns, self.p99_ns, self.samples)
+        format!(
+            "{{\"median_ns\":{:.0},\"p99_ns\":{:.0},\"samples\":{}}}",
+            self.median_ns, self.p99_ns, self.samples
+        )
     }
 }
 
@@ -69,7 +80,11 @@ pub fn raw_import(
         uio_fd: uio.as_fd().as_raw_fd(),
         dmabuf_fd: buf.as_fd().as_raw_fd(),
         direction: uapi::UIO_DMABUF_DIR_BIDIRECTIONAL,
-        segments: if segs.is_empty() { 0 } else { segs.as_mut_ptr() as u64 },
+        segments: if segs.is_empty() {
+            0
+        } else {
+            segs.as_mut_ptr() as u64
+        },
         capacity: segs.len() as u32,
         ..Default::default()
     };
@@ -94,7 +109,11 @@ pub fn noop_ioctl(dev: &ImportDevice) -> Result<()> {
 /// (`/dev/uio-dmabuf-bench`, the driver's own abstractions, no ioctl around
 /// each iteration). `None` if that module is not loaded.
 pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
-    let Ok(bench) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/uio-dmabuf-bench") else {
+    let Ok(bench) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/uio-dmabuf-bench")
+    else {
         return Ok(None);
     };
     #[repr(C)]
@@ -104,8 +123,15 @@ pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
         samples: u64,
     }
     let mut samples = vec![0u64; iters as usize];
-    let mut args = RunArgs { dmabuf_fd: buf.as_fd().as_raw_fd(), iterations: iters, samples: samples.as_mut_ptr() as u64 };
-    let cmd = (3 << 30) | ((size_of::<RunArgs>() as u32) << 16) | (uapi::UIO_DMABUF_IOCTL_MAGIC << 8) | 0x3e;
+    let mut args = RunArgs {
+        dmabuf_fd: buf.as_fd().as_raw_fd(),
+        iterations: iters,
+        samples: samples.as_mut_ptr() as u64,
+    };
+    let cmd = (3 << 30)
+        | ((size_of::<RunArgs>() as u32) << 16)
+        | (uapi::UIO_DMABUF_IOCTL_MAGIC << 8)
+        | 0x3e;
     // SAFETY: `args` matches the module's RUN argument; `samples` has room for
     // `iterations` values.
     unsafe { ioctl(bench.as_fd(), cmd, &mut args, "uio-dmabuf-bench RUN")? };
@@ -115,11 +141,18 @@ pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
 
 /// Import + release of one `size`-byte system-heap buffer; with `readout`,
 /// through the library, which also reads the whole segment list.
-pub fn import_release(dev: &ImportDevice, uio: &Uio, size: usize, readout: bool, iters: usize) -> Result<Stats> {
+pub fn import_release(
+    dev: &ImportDevice,
+    uio: &Uio,
+    size: usize,
+    readout: bool,
+    iters: usize,
+) -> Result<Stats> {
     let buf = buffers::system_heap(size)?;
     measure(iters / 10 + 1, iters, || {
         if readout {
-            dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?.release()
+            dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?
+                .release()
         } else {
             let (h, _) = raw_import(dev, uio, &buf, &mut [])?;
             dev.release(h)
@@ -131,7 +164,12 @@ pub fn import_release(dev: &ImportDevice, uio: &Uio, size: usize, readout: bool,
 /// (segments, IMPORT writing every segment minus IMPORT writing none, paged
 /// SEGMENTS (1024 a call) of a live import, reading the same byte count from a
 /// memfd: the kernel-to-user copy floor).
-pub fn segment_readout(dev: &ImportDevice, uio: &Uio, pages: usize, iters: usize) -> Result<(u32, Stats, Stats, Stats)> {
+pub fn segment_readout(
+    dev: &ImportDevice,
+    uio: &Uio,
+    pages: usize,
+    iters: usize,
+) -> Result<(u32, Stats, Stats, Stats)> {
     let (buf, _) = buffers::udmabuf_with_memfd(pages * buffers::page_size(), true)?;
     let mut all = vec![uapi::uio_dmabuf_segment::default(); pages];
     let with_array = measure(1, iters, || {
@@ -161,19 +199,31 @@ pub fn segment_readout(dev: &ImportDevice, uio: &Uio, pages: usize, iters: usize
     let floor_file = memfd_of(bytes)?;
     let mut dst = vec![0u8; bytes];
     let copy = measure(1, iters * 4, || {
-        floor_file.read_exact_at(&mut dst, 0).map_err(|e| Error::from_io("pread memfd", &e))
+        floor_file
+            .read_exact_at(&mut dst, 0)
+            .map_err(|e| Error::from_io("pread memfd", &e))
     })?;
     Ok((n, array, paged, copy))
 }
 
 fn memfd_of(bytes: usize) -> Result<File> {
-    let (_, memfd) = buffers::udmabuf_with_memfd(bytes.div_ceil(buffers::page_size()) * buffers::page_size(), false)?;
-    memfd.write_all_at(&vec![0x5a; bytes], 0).map_err(|e| Error::from_io("write memfd", &e))?;
+    let (_, memfd) = buffers::udmabuf_with_memfd(
+        bytes.div_ceil(buffers::page_size()) * buffers::page_size(),
+        false,
+    )?;
+    memfd
+        .write_all_at(&vec![0x5a; bytes], 0)
+        .map_err(|e| Error::from_io("write memfd", &e))?;
     Ok(memfd)
 }
 
 /// Import + release latency with `live` other imports alive in the same file.
-pub fn with_live_imports(dev: &ImportDevice, uio: &Uio, live: usize, iters: usize) -> Result<Stats> {
+pub fn with_live_imports(
+    dev: &ImportDevice,
+    uio: &Uio,
+    live: usize,
+    iters: usize,
+) -> Result<Stats> {
     let mut handles = Vec::with_capacity(live);
     for _ in 0..live {
         let buf: OwnedFd = buffers::system_heap(4096)?;
@@ -218,7 +268,13 @@ pub fn threads_throughput(uio: &Uio, threads: usize, shared_fd: bool, ms: u64) -
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(Err(Error::new("bench thread panicked", libc::EIO)))).collect()
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or(Err(Error::new("bench thread panicked", libc::EIO)))
+            })
+            .collect()
     });
     let mut total = 0;
     for c in counts {
@@ -229,7 +285,8 @@ pub fn threads_throughput(uio: &Uio, threads: usize, shared_fd: bool, ms: u64) -
 
 /// Unreclaimable slab in bytes (/proc/meminfo `SUnreclaim`).
 pub fn slab_bytes() -> Result<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| Error::from_io("read /proc/meminfo", &e))?;
+    let text = std::fs::read_to_string("/proc/meminfo")
+        .map_err(|e| Error::from_io("read /proc/meminfo", &e))?;
     text.lines()
         .find_map(|l| l.strip_prefix("SUnreclaim:"))
         .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
@@ -243,7 +300,9 @@ pub fn slab_bytes() -> Result<u64> {
 /// objects, the dma-buf attachment and the exporter's per-attachment table,
 /// DMA-API debug entries, KASAN redzones), not the buffers.
 pub fn memory_per_import(dev: &ImportDevice, uio: &Uio, count: usize) -> Result<f64> {
-    let bufs: Vec<OwnedFd> = (0..count).map(|_| buffers::system_heap(4096)).collect::<Result<_>>()?;
+    let bufs: Vec<OwnedFd> = (0..count)
+        .map(|_| buffers::system_heap(4096))
+        .collect::<Result<_>>()?;
     let before = slab_bytes()?;
     let mut handles = Vec::with_capacity(count);
     for b in &bufs {
@@ -263,7 +322,8 @@ pub fn irq_round_trip(uio: &Uio, iters: usize, reenable: impl Fn() -> Result<()>
     let edu = Edu::new(uio)?;
     measure(3, iters, || {
         edu.raise_irq(1);
-        uio.wait_irq_timeout(20_000)?.ok_or(Error::new("interrupt timeout", libc::ETIMEDOUT))?;
+        uio.wait_irq_timeout(20_000)?
+            .ok_or(Error::new("interrupt timeout", libc::ETIMEDOUT))?;
         edu.ack_irq();
         reenable()
     })
@@ -273,12 +333,18 @@ pub fn irq_round_trip(uio: &Uio, iters: usize, reenable: impl Fn() -> Result<()>
 /// the Interrupt Disable bit of the command register through sysfs config space.
 pub fn pci_unmask_intx(pci: &str) -> Result<impl Fn() -> Result<()>> {
     let path = format!("/sys/bus/pci/devices/{pci}/config");
-    let f = std::fs::OpenOptions::new().read(true).write(true).open(&path).map_err(|e| Error::from_io("open config", &e))?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::from_io("open config", &e))?;
     Ok(move || {
         let mut cmd = [0u8; 2];
-        f.read_exact_at(&mut cmd, 4).map_err(|e| Error::from_io("read command", &e))?;
+        f.read_exact_at(&mut cmd, 4)
+            .map_err(|e| Error::from_io("read command", &e))?;
         let v = u16::from_le_bytes(cmd) & !(1 << 10);
-        f.write_all_at(&v.to_le_bytes(), 4).map_err(|e| Error::from_io("write command", &e))
+        f.write_all_at(&v.to_le_bytes(), 4)
+            .map_err(|e| Error::from_io("write command", &e))
     })
 }
 
@@ -300,7 +366,14 @@ mod tests {
 
     #[test]
     fn stats_json() {
-        let s = Stats { median_ns: 1500.4, p99_ns: 2000.0, samples: 3 };
-        assert_eq!(s.json(), "{\"median_ns\":1500,\"p99_ns\":2000,\"samples\":3}");
+        let s = Stats {
+            median_ns: 1500.4,
+            p99_ns: 2000.0,
+            samples: 3,
+        };
+        assert_eq!(
+            s.json(),
+            "{\"median_ns\":1500,\"p99_ns\":2000,\"samples\":3}"
+        );
     }
 }

@@ -14,8 +14,10 @@ use crate::error::{Error, Result};
 /// Allocates `size` bytes from the system heap (`/dev/dma_heap/system`), which
 /// hands out large page chunks (orders 8, 4, 0) where it can.
 pub fn system_heap(size: usize) -> Result<OwnedFd> {
-    let heap = Heap::new(HeapKind::System).map_err(|e| Error::from_io("open /dev/dma_heap/system", &e))?;
-    heap.allocate(size).map_err(|e| Error::from_io("DMA_HEAP_IOCTL_ALLOC", &e))
+    let heap =
+        Heap::new(HeapKind::System).map_err(|e| Error::from_io("open /dev/dma_heap/system", &e))?;
+    heap.allocate(size)
+        .map_err(|e| Error::from_io("DMA_HEAP_IOCTL_ALLOC", &e))
 }
 
 #[repr(C)]
@@ -26,19 +28,22 @@ struct UdmabufCreate {
     size: u64,
 }
 /// `_IOW('u', 0x42, struct udmabuf_create)` of `<linux/udmabuf.h>`.
-const UDMABUF_CREATE: u32 = (1 << 30) | ((size_of::<UdmabufCreate>() as u32) << 16) | ((b'u' as u32) << 8) | 0x42;
+const UDMABUF_CREATE: u32 =
+    (1 << 30) | ((size_of::<UdmabufCreate>() as u32) << 16) | ((b'u' as u32) << 8) | 0x42;
 const UDMABUF_FLAGS_CLOEXEC: u32 = 1;
 
 fn memfd(name: &str, size: usize) -> Result<File> {
     let cname = CString::new(name).expect("no NUL in name");
     // SAFETY: `cname` is a valid C string.
-    let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_ALLOW_SEALING | libc::MFD_CLOEXEC) };
+    let fd =
+        unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_ALLOW_SEALING | libc::MFD_CLOEXEC) };
     if fd < 0 {
         return Err(Error::last("memfd_create"));
     }
     // SAFETY: `fd` is a new descriptor we own.
     let file = unsafe { File::from_raw_fd(fd) };
-    file.set_len(size as u64).map_err(|e| Error::from_io("ftruncate memfd", &e))?;
+    file.set_len(size as u64)
+        .map_err(|e| Error::from_io("ftruncate memfd", &e))?;
     Ok(file)
 }
 
@@ -49,7 +54,8 @@ fn fault_in(file: &File, size: usize, first_page: usize, stride: usize) -> Resul
     let page = page_size();
     let mut p = first_page;
     while p * page < size {
-        file.write_at(&[0], (p * page) as u64).map_err(|e| Error::from_io("write memfd", &e))?;
+        file.write_at(&[0], (p * page) as u64)
+            .map_err(|e| Error::from_io("write memfd", &e))?;
         p += stride;
     }
     Ok(())

@@ -103,13 +103,17 @@ impl<'a> Edu<'a> {
         self.regs.write64(REG_DMA_DST, dst);
         self.regs.write64(REG_DMA_COUNT, len as u64);
         let dir = if to_ram { DMA_CMD_TO_RAM } else { 0 };
-        self.regs.write64(REG_DMA_CMD, DMA_CMD_START | DMA_CMD_IRQ | dir);
+        self.regs
+            .write64(REG_DMA_CMD, DMA_CMD_START | DMA_CMD_IRQ | dir);
         let status = self.wait_irq()?;
         if status & IRQ_DMA == 0 {
             return Err(Error::new("edu DMA completion status", libc::EIO));
         }
         if self.regs.read64(REG_DMA_CMD) & DMA_CMD_START != 0 {
-            return Err(Error::new("edu DMA still running after its interrupt", libc::EIO));
+            return Err(Error::new(
+                "edu DMA still running after its interrupt",
+                libc::EIO,
+            ));
         }
         Ok(())
     }

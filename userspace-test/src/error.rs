@@ -22,7 +22,12 @@ impl Error {
 
     /// The calling thread's `errno` after `op` failed.
     pub fn last(op: &'static str) -> Self {
-        Self::new(op, io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        Self::new(
+            op,
+            io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     }
 
     /// From an `io::Error` (`EIO` if it carries no errno).
@@ -38,7 +43,13 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} ({})", self.op, self.errno_name(), io::Error::from_raw_os_error(self.errno))
+        write!(
+            f,
+            "{}: {} ({})",
+            self.op,
+            self.errno_name(),
+            io::Error::from_raw_os_error(self.errno)
+        )
     }
 }
 
@@ -85,7 +96,10 @@ mod tests {
     fn display_names_the_op_and_errno() {
         let e = Error::new("UIO_DMABUF_IOC_IMPORT", libc::ENODEV);
         let text = e.to_string();
-        assert!(text.starts_with("UIO_DMABUF_IOC_IMPORT: ENODEV ("), "{text}");
+        assert!(
+            text.starts_with("UIO_DMABUF_IOC_IMPORT: ENODEV ("),
+            "{text}"
+        );
         assert_eq!(io::Error::from(e).raw_os_error(), Some(libc::ENODEV));
     }
 

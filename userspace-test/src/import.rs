@@ -69,7 +69,10 @@ pub struct Segment {
 
 impl From<uapi::uio_dmabuf_segment> for Segment {
     fn from(s: uapi::uio_dmabuf_segment) -> Self {
-        Segment { dma_addr: s.dma_addr, len: s.len }
+        Segment {
+            dma_addr: s.dma_addr,
+            len: s.len,
+        }
     }
 }
 
@@ -141,7 +144,10 @@ impl ImportDevice {
 
     /// What the driver reports about the device whose `/dev/uioN` is `uio`.
     pub fn info(&self, uio: impl AsFd) -> Result<DeviceInfo> {
-        let mut args = uapi::uio_dmabuf_info { uio_fd: uio.as_fd().as_raw_fd(), ..Default::default() };
+        let mut args = uapi::uio_dmabuf_info {
+            uio_fd: uio.as_fd().as_raw_fd(),
+            ..Default::default()
+        };
         // SAFETY: `args` is the struct IOC_INFO encodes.
         unsafe { ioctl(self.fd(), uapi::IOC_INFO, &mut args, "UIO_DMABUF_IOC_INFO")? };
         Ok(DeviceInfo {
@@ -158,7 +164,13 @@ impl ImportDevice {
     /// Imports `dmabuf` for DMA by the device whose `/dev/uioN` is `uio`; the
     /// returned [`Import`] holds the whole segment list and releases the import
     /// when dropped.
-    pub fn import(&self, uio: impl AsFd, dmabuf: impl AsFd, dir: Direction, flags: ImportFlags) -> Result<Import<'_>> {
+    pub fn import(
+        &self,
+        uio: impl AsFd,
+        dmabuf: impl AsFd,
+        dir: Direction,
+        flags: ImportFlags,
+    ) -> Result<Import<'_>> {
         let mut first = vec![uapi::uio_dmabuf_segment::default(); FIRST_PAGE];
         let mut args = uapi::uio_dmabuf_import {
             uio_fd: uio.as_fd().as_raw_fd(),
@@ -171,7 +183,14 @@ impl ImportDevice {
         };
         // SAFETY: `args` is the struct IOC_IMPORT encodes; `segments` points to
         // `capacity` writable entries.
-        unsafe { ioctl(self.fd(), uapi::IOC_IMPORT, &mut args, "UIO_DMABUF_IOC_IMPORT")? };
+        unsafe {
+            ioctl(
+                self.fd(),
+                uapi::IOC_IMPORT,
+                &mut args,
+                "UIO_DMABUF_IOC_IMPORT",
+            )?
+        };
         let mut import = Import {
             dev: self,
             handle: args.handle,
@@ -179,7 +198,9 @@ impl ImportDevice {
             segments: Vec::with_capacity(args.nr_segments as usize),
         };
         let total = args.nr_segments as usize;
-        import.segments.extend(first.iter().take(total).map(|&s| Segment::from(s)));
+        import
+            .segments
+            .extend(first.iter().take(total).map(|&s| Segment::from(s)));
         while import.segments.len() < total {
             let more = self.segments(args.handle, import.segments.len() as u32, PAGE)?;
             if more.is_empty() {
@@ -202,15 +223,30 @@ impl ImportDevice {
         };
         // SAFETY: `args` is the struct IOC_SEGMENTS encodes; `segments` points to
         // `capacity` writable entries.
-        unsafe { ioctl(self.fd(), uapi::IOC_SEGMENTS, &mut args, "UIO_DMABUF_IOC_SEGMENTS")? };
+        unsafe {
+            ioctl(
+                self.fd(),
+                uapi::IOC_SEGMENTS,
+                &mut args,
+                "UIO_DMABUF_IOC_SEGMENTS",
+            )?
+        };
         buf.truncate(args.count as usize);
         Ok(buf.into_iter().map(Segment::from).collect())
     }
 
     /// Syncs import `handle` for the CPU (`for_cpu`) or for the device.
     pub fn sync(&self, handle: u32, for_cpu: bool) -> Result<()> {
-        let flags = if for_cpu { uapi::UIO_DMABUF_SYNC_FOR_CPU } else { uapi::UIO_DMABUF_SYNC_FOR_DEVICE };
-        let mut args = uapi::uio_dmabuf_sync { handle, flags, ..Default::default() };
+        let flags = if for_cpu {
+            uapi::UIO_DMABUF_SYNC_FOR_CPU
+        } else {
+            uapi::UIO_DMABUF_SYNC_FOR_DEVICE
+        };
+        let mut args = uapi::uio_dmabuf_sync {
+            handle,
+            flags,
+            ..Default::default()
+        };
         // SAFETY: `args` is the struct IOC_SYNC encodes.
         unsafe { ioctl(self.fd(), uapi::IOC_SYNC, &mut args, "UIO_DMABUF_IOC_SYNC")? };
         Ok(())
@@ -218,9 +254,19 @@ impl ImportDevice {
 
     /// Releases import `handle`.
     pub fn release(&self, handle: u32) -> Result<()> {
-        let mut args = uapi::uio_dmabuf_release { handle, ..Default::default() };
+        let mut args = uapi::uio_dmabuf_release {
+            handle,
+            ..Default::default()
+        };
         // SAFETY: `args` is the struct IOC_RELEASE encodes.
-        unsafe { ioctl(self.fd(), uapi::IOC_RELEASE, &mut args, "UIO_DMABUF_IOC_RELEASE")? };
+        unsafe {
+            ioctl(
+                self.fd(),
+                uapi::IOC_RELEASE,
+                &mut args,
+                "UIO_DMABUF_IOC_RELEASE",
+            )?
+        };
         Ok(())
     }
 }
@@ -293,14 +339,30 @@ mod tests {
     use super::*;
 
     fn import_with(segments: &[(u64, u64)]) -> (ImportDevice, Vec<Segment>) {
-        let dev = ImportDevice { file: File::open("/dev/null").unwrap() };
-        (dev, segments.iter().map(|&(a, l)| Segment { dma_addr: a, len: l }).collect())
+        let dev = ImportDevice {
+            file: File::open("/dev/null").unwrap(),
+        };
+        (
+            dev,
+            segments
+                .iter()
+                .map(|&(a, l)| Segment {
+                    dma_addr: a,
+                    len: l,
+                })
+                .collect(),
+        )
     }
 
     #[test]
     fn dma_addr_at_walks_segments() {
         let (dev, segments) = import_with(&[(0x1000, 0x2000), (0x8000, 0x1000)]);
-        let imp = Import { dev: &dev, handle: 0, size: 0x3000, segments };
+        let imp = Import {
+            dev: &dev,
+            handle: 0,
+            size: 0x3000,
+            segments,
+        };
         assert_eq!(imp.dma_addr_at(0), Some((0x1000, 0x2000)));
         assert_eq!(imp.dma_addr_at(0x1fff), Some((0x2fff, 1)));
         assert_eq!(imp.dma_addr_at(0x2000), Some((0x8000, 0x1000)));

@@ -38,10 +38,16 @@ impl Exporter {
     /// Allocates `size` bytes from this exporter.
     pub fn allocate(self, size: usize) -> Result<TestBuffer> {
         Ok(match self {
-            Exporter::SystemHeap => TestBuffer { dmabuf: buffers::system_heap(size)?, memfd: None },
+            Exporter::SystemHeap => TestBuffer {
+                dmabuf: buffers::system_heap(size)?,
+                memfd: None,
+            },
             Exporter::Udmabuf => {
                 let (dmabuf, memfd) = buffers::udmabuf_with_memfd(size, true)?;
-                TestBuffer { dmabuf, memfd: Some(memfd) }
+                TestBuffer {
+                    dmabuf,
+                    memfd: Some(memfd),
+                }
             }
         })
     }
@@ -61,17 +67,27 @@ impl TestBuffer {
     fn fill(&self, size: usize, f: fn(usize) -> u8) -> Result<()> {
         if let Some(memfd) = &self.memfd {
             let bytes: Vec<u8> = (0..size).map(f).collect();
-            return memfd.write_all_at(&bytes, 0).map_err(|e| Error::from_io("write memfd", &e));
+            return memfd
+                .write_all_at(&bytes, 0)
+                .map_err(|e| Error::from_io("write memfd", &e));
         }
-        mmap_fill(&self.dmabuf, move |b| b.iter_mut().enumerate().for_each(|(i, x)| *x = f(i)))
+        mmap_fill(&self.dmabuf, move |b| {
+            b.iter_mut().enumerate().for_each(|(i, x)| *x = f(i))
+        })
     }
 
     /// Counts the bytes of the first `size` that differ from the pattern.
     fn mismatches(&self, size: usize) -> Result<usize> {
         if let Some(memfd) = &self.memfd {
             let mut bytes = vec![0u8; size];
-            memfd.read_exact_at(&mut bytes, 0).map_err(|e| Error::from_io("read memfd", &e))?;
-            return Ok(bytes.iter().enumerate().filter(|(i, b)| **b != pattern_byte(*i)).count());
+            memfd
+                .read_exact_at(&mut bytes, 0)
+                .map_err(|e| Error::from_io("read memfd", &e))?;
+            return Ok(bytes
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| **b != pattern_byte(*i))
+                .count());
         }
         mmap_count_mismatches(&self.dmabuf, size)
     }
@@ -113,8 +129,13 @@ pub fn pattern_byte(offset: usize) -> u8 {
 // read-write sync of a buffer imported FROM_DEVICE is a direction mismatch that
 // DMA-API debug reports.)
 fn mmap_fill(fd: &OwnedFd, f: impl Fn(&mut [u8]) + 'static) -> Result<()> {
-    let buf = DmaBuf::from(fd.try_clone().map_err(|e| Error::from_io("dup dma-buf", &e))?);
-    let mut map = buf.memory_map().map_err(|e| Error::from_io("mmap dma-buf", &e))?;
+    let buf = DmaBuf::from(
+        fd.try_clone()
+            .map_err(|e| Error::from_io("dup dma-buf", &e))?,
+    );
+    let mut map = buf
+        .memory_map()
+        .map_err(|e| Error::from_io("mmap dma-buf", &e))?;
     map.write(
         move |bytes, _: Option<()>| {
             f(bytes);
@@ -126,10 +147,21 @@ fn mmap_fill(fd: &OwnedFd, f: impl Fn(&mut [u8]) + 'static) -> Result<()> {
 }
 
 fn mmap_count_mismatches(fd: &OwnedFd, len: usize) -> Result<usize> {
-    let buf = DmaBuf::from(fd.try_clone().map_err(|e| Error::from_io("dup dma-buf", &e))?);
-    let map = buf.memory_map().map_err(|e| Error::from_io("mmap dma-buf", &e))?;
+    let buf = DmaBuf::from(
+        fd.try_clone()
+            .map_err(|e| Error::from_io("dup dma-buf", &e))?,
+    );
+    let map = buf
+        .memory_map()
+        .map_err(|e| Error::from_io("mmap dma-buf", &e))?;
     map.read(
-        move |bytes, _: Option<()>| Ok(bytes[..len].iter().enumerate().filter(|(i, b)| **b != pattern_byte(*i)).count()),
+        move |bytes, _: Option<()>| {
+            Ok(bytes[..len]
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| **b != pattern_byte(*i))
+                .count())
+        },
         None,
     )
     .map_err(|_| Error::new("DMA_BUF_IOCTL_SYNC read", libc::EIO))
@@ -143,7 +175,9 @@ fn pieces(a: &Import<'_>, b: &Import<'_>, size: usize) -> Vec<(usize, usize)> {
     while off < size {
         let (_, run_a) = a.dma_addr_at(off as u64).expect("offset inside the buffer");
         let (_, run_b) = b.dma_addr_at(off as u64).expect("offset inside the buffer");
-        let len = (run_a.min(run_b) as usize).min(edu::MAX_TRANSFER).min(size - off);
+        let len = (run_a.min(run_b) as usize)
+            .min(edu::MAX_TRANSFER)
+            .min(size - off);
         out.push((off, len));
         off += len;
     }
@@ -151,14 +185,30 @@ fn pieces(a: &Import<'_>, b: &Import<'_>, size: usize) -> Vec<(usize, usize)> {
 }
 
 /// Copies a `size`-byte buffer from `exporter` through edu into another one.
-pub fn run(dev: &ImportDevice, uio: &Uio, exporter: Exporter, size: usize, syncs: Syncs) -> Result<Report> {
+pub fn run(
+    dev: &ImportDevice,
+    uio: &Uio,
+    exporter: Exporter,
+    size: usize,
+    syncs: Syncs,
+) -> Result<Report> {
     let edu = Edu::new(uio)?;
     let src_buf = exporter.allocate(size)?;
     let dst_buf = exporter.allocate(size)?;
     src_buf.fill(size, pattern_byte)?;
     dst_buf.fill(size, |_| 0)?;
-    let src = dev.import(uio.as_fd(), &src_buf.dmabuf, Direction::ToDevice, ImportFlags::default())?;
-    let dst = dev.import(uio.as_fd(), &dst_buf.dmabuf, Direction::FromDevice, ImportFlags::default())?;
+    let src = dev.import(
+        uio.as_fd(),
+        &src_buf.dmabuf,
+        Direction::ToDevice,
+        ImportFlags::default(),
+    )?;
+    let dst = dev.import(
+        uio.as_fd(),
+        &dst_buf.dmabuf,
+        Direction::FromDevice,
+        ImportFlags::default(),
+    )?;
 
     src.sync_for_device()?;
     dst.sync_for_device()?;

@@ -26,8 +26,12 @@ pub struct BoundDevice {
 fn read_hex_u16(path: &Path) -> io::Result<u16> {
     let text = fs::read_to_string(path)?;
     let digits = text.trim().trim_start_matches("0x");
-    u16::from_str_radix(digits, 16)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+    u16::from_str_radix(digits, 16).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
 }
 
 /// Whether `name` looks like a PCI address (`dddd:bb:dd.f`).
@@ -83,7 +87,10 @@ pub fn debugfs_summary() -> io::Result<Vec<(String, u64)>> {
     let text = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/summary")?;
     Ok(text
         .lines()
-        .filter_map(|l| l.split_once(' ').and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?))))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+        })
         .collect())
 }
 
@@ -107,7 +114,8 @@ mod tests {
     }
 
     fn temp_root(tag: &str) -> PathBuf {
-        let root = std::env::temp_dir().join(format!("uio-dmabuf-test-{tag}-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("uio-dmabuf-test-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         root
     }
@@ -126,8 +134,18 @@ mod tests {
         assert_eq!(
             devices,
             vec![
-                BoundDevice { address: "0000:00:04.0".into(), vendor: 0x1234, device: 0x11e8, uio: Some("uio0".into()) },
-                BoundDevice { address: "0000:00:05.0".into(), vendor: 0x1234, device: 0x11e8, uio: None },
+                BoundDevice {
+                    address: "0000:00:04.0".into(),
+                    vendor: 0x1234,
+                    device: 0x11e8,
+                    uio: Some("uio0".into())
+                },
+                BoundDevice {
+                    address: "0000:00:05.0".into(),
+                    vendor: 0x1234,
+                    device: 0x11e8,
+                    uio: None
+                },
             ]
         );
         fs::remove_dir_all(&root).unwrap();

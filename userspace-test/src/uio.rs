@@ -26,7 +26,9 @@ impl Uio {
     /// Opens the UIO device of the PCI device at `pci_address` (e.g.
     /// `0000:00:03.0`).
     pub fn for_pci_device(pci_address: &str) -> Result<Self> {
-        let dir = Path::new("/sys/bus/pci/devices").join(pci_address).join("uio");
+        let dir = Path::new("/sys/bus/pci/devices")
+            .join(pci_address)
+            .join("uio");
         let name = fs::read_dir(&dir)
             .map_err(|e| Error::from_io("read /sys/bus/pci/devices/*/uio", &e))?
             .filter_map(|e| e.ok())
@@ -43,7 +45,10 @@ impl Uio {
             .write(true)
             .open(Path::new("/dev").join(name))
             .map_err(|e| Error::from_io("open /dev/uioN", &e))?;
-        Ok(Self { file, name: name.to_string() })
+        Ok(Self {
+            file,
+            name: name.to_string(),
+        })
     }
 
     /// The node name, `uioN`.
@@ -53,7 +58,8 @@ impl Uio {
 
     fn map_attr(&self, map: usize, attr: &str) -> Result<u64> {
         let path = format!("/sys/class/uio/{}/maps/map{map}/{attr}", self.name);
-        let text = fs::read_to_string(&path).map_err(|e| Error::from_io("read uio map attribute", &e))?;
+        let text =
+            fs::read_to_string(&path).map_err(|e| Error::from_io("read uio map attribute", &e))?;
         u64::from_str_radix(text.trim().trim_start_matches("0x"), 16)
             .map_err(|_| Error::new("parse uio map attribute", libc::EINVAL))
     }
@@ -82,19 +88,28 @@ impl Uio {
         if ptr == libc::MAP_FAILED {
             return Err(Error::last("mmap /dev/uioN"));
         }
-        Ok(Mmio { ptr: NonNull::new(ptr.cast()).expect("mmap never returns NULL on success"), len })
+        Ok(Mmio {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns NULL on success"),
+            len,
+        })
     }
 
     /// Blocks until the device interrupts; returns UIO's total event count.
     pub fn wait_irq(&self) -> Result<u32> {
         let mut count = [0u8; 4];
-        (&self.file).read_exact(&mut count).map_err(|e| Error::from_io("read /dev/uioN", &e))?;
+        (&self.file)
+            .read_exact(&mut count)
+            .map_err(|e| Error::from_io("read /dev/uioN", &e))?;
         Ok(u32::from_ne_bytes(count))
     }
 
     /// Waits at most `timeout_ms` for an interrupt: `Ok(None)` on timeout.
     pub fn wait_irq_timeout(&self, timeout_ms: i32) -> Result<Option<u32>> {
-        let mut pfd = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: One valid pollfd.
         let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
         match n {
@@ -111,7 +126,9 @@ impl Uio {
 
     /// Writes `value` to `/dev/uioN` (1 unmasks, 0 masks).
     pub fn irqcontrol(&self, value: u32) -> Result<()> {
-        (&self.file).write_all(&value.to_ne_bytes()).map_err(|e| Error::from_io("write /dev/uioN", &e))
+        (&self.file)
+            .write_all(&value.to_ne_bytes())
+            .map_err(|e| Error::from_io("write /dev/uioN", &e))
     }
 }
 
@@ -130,7 +147,10 @@ pub struct Mmio {
 
 impl Mmio {
     fn at<T>(&self, offset: usize) -> *mut T {
-        assert!(offset % size_of::<T>() == 0 && offset + size_of::<T>() <= self.len, "MMIO offset {offset:#x} out of range");
+        assert!(
+            offset % size_of::<T>() == 0 && offset + size_of::<T>() <= self.len,
+            "MMIO offset {offset:#x} out of range"
+        );
         // SAFETY: In bounds, checked above.
         unsafe { self.ptr.as_ptr().add(offset).cast() }
     }

@@ -128,7 +128,11 @@ impl Pool {
 
 fn new_dmabuf(rng: &mut Rng) -> Option<OwnedFd> {
     let size = *rng.pick(&[4096usize, 8192, 65536, 262144]);
-    let r = if rng.chance(50) { buffers::system_heap(size) } else { buffers::udmabuf(size, rng.chance(50)) };
+    let r = if rng.chance(50) {
+        buffers::system_heap(size)
+    } else {
+        buffers::udmabuf(size, rng.chance(50))
+    };
     r.ok()
 }
 
@@ -143,7 +147,11 @@ fn eventfd() -> OwnedFd {
 fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for two descriptors.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0, "pipe");
+    assert_eq!(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) },
+        0,
+        "pipe"
+    );
     // SAFETY: New descriptors we own.
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
@@ -163,7 +171,13 @@ static TRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 impl Tally {
     fn record(&mut self, what: &str, r: uio_dmabuf::Result<i32>) -> bool {
         if TRACE.load(std::sync::atomic::Ordering::Relaxed) {
-            println!("trace: pid {} #{} {what} -> {}", std::process::id(), self.calls, r.as_ref().map_or_else(|e| e.errno_name().to_string(), |_| "ok".into()));
+            println!(
+                "trace: pid {} #{} {what} -> {}",
+                std::process::id(),
+                self.calls,
+                r.as_ref()
+                    .map_or_else(|e| e.errno_name().to_string(), |_| "ok".into())
+            );
         }
         self.calls += 1;
         match r {
@@ -187,7 +201,10 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
     let f = rng.below(pool.fronts.len() as u64) as usize;
     match rng.below(100) {
         0..=9 => {
-            let mut a = uapi::uio_dmabuf_info { uio_fd: pool.uio_fd(rng), ..Default::default() };
+            let mut a = uapi::uio_dmabuf_info {
+                uio_fd: pool.uio_fd(rng),
+                ..Default::default()
+            };
             if rng.chance(10) {
                 a.reserved[rng.below(2) as usize] = rng.next();
             }
@@ -200,12 +217,24 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
             let mut a = uapi::uio_dmabuf_import {
                 uio_fd: pool.uio_fd(rng),
                 dmabuf_fd: pool.dmabuf_fd(rng),
-                direction: if rng.chance(90) { rng.below(3) as u32 } else { rng.next() as u32 },
-                flags: if rng.chance(85) { (rng.below(2)) as u32 } else { rng.next() as u32 },
+                direction: if rng.chance(90) {
+                    rng.below(3) as u32
+                } else {
+                    rng.next() as u32
+                },
+                flags: if rng.chance(85) {
+                    (rng.below(2)) as u32
+                } else {
+                    rng.next() as u32
+                },
                 capacity,
                 ..Default::default()
             };
-            a.segments = if capacity == 0 && rng.chance(50) { 0 } else { pool.array(rng, capacity) };
+            a.segments = if capacity == 0 && rng.chance(50) {
+                0
+            } else {
+                pool.array(rng, capacity)
+            };
             if rng.chance(5) {
                 a.reserved0 = 1;
             }
@@ -215,7 +244,10 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
             // SAFETY: Matching struct; the pointers inside are what the fuzzer
             // wants the kernel to see, and the kernel must cope.
             let r = unsafe { ioctl(pool.fronts[f].fd(), uapi::IOC_IMPORT, &mut a, "IMPORT") };
-            let what = format!("IMPORT front {f} uio {} buf {} dir {} flags {:#x} -> handle {}", a.uio_fd, a.dmabuf_fd, a.direction, a.flags, a.handle);
+            let what = format!(
+                "IMPORT front {f} uio {} buf {} dir {} flags {:#x} -> handle {}",
+                a.uio_fd, a.dmabuf_fd, a.direction, a.flags, a.handle
+            );
             if tally.record(&what, r) {
                 tally.imports += 1;
                 if pool.handles.len() < 4096 {
@@ -242,22 +274,36 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
         60..=74 => {
             let mut a = uapi::uio_dmabuf_sync {
                 handle: pool.handle(rng),
-                flags: if rng.chance(90) { 1 + rng.below(2) as u32 } else { rng.next() as u32 },
+                flags: if rng.chance(90) {
+                    1 + rng.below(2) as u32
+                } else {
+                    rng.next() as u32
+                },
                 reserved: if rng.chance(5) { 1 } else { 0 },
             };
             // SAFETY: Matching struct.
             let r = unsafe { ioctl(pool.fronts[f].fd(), uapi::IOC_SYNC, &mut a, "SYNC") };
-            tally.record(&format!("SYNC front {f} handle {} flags {:#x}", a.handle, a.flags), r);
+            tally.record(
+                &format!("SYNC front {f} handle {} flags {:#x}", a.handle, a.flags),
+                r,
+            );
         }
         75..=84 => {
-            let mut a = uapi::uio_dmabuf_release { handle: pool.handle(rng), reserved: if rng.chance(5) { 1 } else { 0 } };
+            let mut a = uapi::uio_dmabuf_release {
+                handle: pool.handle(rng),
+                reserved: if rng.chance(5) { 1 } else { 0 },
+            };
             // SAFETY: Matching struct.
             let r = unsafe { ioctl(pool.fronts[f].fd(), uapi::IOC_RELEASE, &mut a, "RELEASE") };
             tally.record(&format!("RELEASE front {f} handle {}", a.handle), r);
         }
         85..=88 => {
             // Ioctl numbers near ours: wrong sizes, directions, numbers.
-            let cmd = uapi::ioc(rng.below(4) as u32, rng.below(16) as u32, rng.below(128) as usize);
+            let cmd = uapi::ioc(
+                rng.below(4) as u32,
+                rng.below(16) as u32,
+                rng.below(128) as usize,
+            );
             let mut junk = [0u64; 32];
             // SAFETY: `junk` is larger than any size encoded above.
             let r = unsafe { ioctl(pool.fronts[f].fd(), cmd, junk.as_mut_ptr(), "near ioctl") };
@@ -302,7 +348,13 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
                     step(&mut child_rng, pool, &mut child_tally);
                 }
                 // SAFETY: Leave without running destructors twice.
-                unsafe { libc::_exit(if child_tally.undocumented.is_empty() { 0 } else { 3 }) };
+                unsafe {
+                    libc::_exit(if child_tally.undocumented.is_empty() {
+                        0
+                    } else {
+                        3
+                    })
+                };
             }
             if pid > 0 {
                 if rng.chance(50) {
@@ -314,7 +366,9 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
                 // SAFETY: Reaping our child.
                 unsafe { libc::waitpid(pid, &mut status, 0) };
                 if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 3 {
-                    tally.undocumented.push("a child saw an undocumented errno".into());
+                    tally
+                        .undocumented
+                        .push("a child saw an undocumented errno".into());
                 }
             }
         }
@@ -324,7 +378,12 @@ fn step(rng: &mut Rng, pool: &mut Pool, tally: &mut Tally) {
 /// (imports_alive, bytes_mapped) from the driver's debugfs.
 fn counters() -> Result<(u64, u64), String> {
     let summary = sysfs::debugfs_summary().map_err(|e| e.to_string())?;
-    let get = |k: &str| summary.iter().find(|(n, _)| n == k).map_or(u64::MAX, |(_, v)| *v);
+    let get = |k: &str| {
+        summary
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or(u64::MAX, |(_, v)| *v)
+    };
     Ok((get("imports_alive"), get("bytes_mapped")))
 }
 
@@ -338,7 +397,8 @@ fn main() -> ExitCode {
             continue;
         }
         let v = args.next().and_then(|v| {
-            v.strip_prefix("0x").map_or_else(|| v.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
+            v.strip_prefix("0x")
+                .map_or_else(|| v.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
         });
         match (a.as_str(), v) {
             ("--seed", Some(v)) => seed = Some(v),
@@ -350,14 +410,19 @@ fn main() -> ExitCode {
         }
     }
     let seed = seed.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         (t.as_nanos() as u64) | 1
     });
     println!("fuzz: seed {seed:#x}, {calls} calls (replay with --seed {seed:#x})");
     let mut rng = Rng(seed | 1);
 
     let devices = sysfs::bound_devices().unwrap_or_default();
-    let uios: Vec<Uio> = devices.iter().filter_map(|d| Uio::for_pci_device(&d.address).ok()).collect();
+    let uios: Vec<Uio> = devices
+        .iter()
+        .filter_map(|d| Uio::for_pci_device(&d.address).ok())
+        .collect();
     if uios.is_empty() {
         eprintln!("fuzz: no device bound to uio_dmabuf");
         return ExitCode::FAILURE;
@@ -365,14 +430,27 @@ fn main() -> ExitCode {
     let (p0, p1) = pipe();
     let page = buffers::page_size();
     // SAFETY: A fresh read-only anonymous page, never unmapped while in use.
-    let ro_page = unsafe { libc::mmap(std::ptr::null_mut(), page, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    let ro_page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
     let mut pool = Pool {
         fronts: (0..2).filter_map(|_| ImportDevice::open().ok()).collect(),
         uios,
         dmabufs: (0..8).filter_map(|_| new_dmabuf(&mut rng)).collect(),
         others: vec![
-            fs::File::open("/dev/null").map(OwnedFd::from).expect("/dev/null"),
-            fs::File::open("/proc/self/status").map(OwnedFd::from).expect("/proc"),
+            fs::File::open("/dev/null")
+                .map(OwnedFd::from)
+                .expect("/dev/null"),
+            fs::File::open("/proc/self/status")
+                .map(OwnedFd::from)
+                .expect("/proc"),
             p0,
             p1,
             eventfd(),
@@ -387,7 +465,10 @@ fn main() -> ExitCode {
     }
     // The per-file limits must hold: between steps (no child alive) only the
     // parent's files hold imports.
-    let limits = pool.fronts[0].info(&pool.uios[0]).ok().map(|i| (u64::from(i.max_imports), i.max_mapped_bytes));
+    let limits = pool.fronts[0]
+        .info(&pool.uios[0])
+        .ok()
+        .map(|i| (u64::from(i.max_imports), i.max_mapped_bytes));
     let mut limit_violations = Vec::new();
     let mut tally = Tally::default();
     let start = std::time::Instant::now();
@@ -396,7 +477,9 @@ fn main() -> ExitCode {
         if tally.calls % 64 == 0 {
             if let (Some((max_imports, max_bytes)), Ok((alive, bytes))) = (limits, counters()) {
                 let files = pool.fronts.len() as u64;
-                if (alive > files * max_imports || bytes > files * max_bytes) && limit_violations.len() < 5 {
+                if (alive > files * max_imports || bytes > files * max_bytes)
+                    && limit_violations.len() < 5
+                {
                     limit_violations.push(format!("{alive} imports / {bytes} bytes alive in {files} files, limits {max_imports} / {max_bytes} per file"));
                 }
             }
@@ -422,7 +505,14 @@ fn main() -> ExitCode {
     );
     println!("fuzz: after closing everything: imports_alive {alive}, bytes_mapped {bytes}");
     if let Some((i, b)) = limits {
-        println!("fuzz: per-file limits {i} imports, {b} bytes: {}", if limit_violations.is_empty() { "held" } else { "EXCEEDED" });
+        println!(
+            "fuzz: per-file limits {i} imports, {b} bytes: {}",
+            if limit_violations.is_empty() {
+                "held"
+            } else {
+                "EXCEEDED"
+            }
+        );
     }
     for u in &tally.undocumented {
         println!("fuzz: UNDOCUMENTED {u}");

@@ -51,7 +51,10 @@ struct Env {
 impl Env {
     fn detect() -> Result<Self, String> {
         let cmdline = fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
-        let devices: Vec<String> = ok!(sysfs::bound_devices()).into_iter().map(|d| d.address).collect();
+        let devices: Vec<String> = ok!(sysfs::bound_devices())
+            .into_iter()
+            .map(|d| d.address)
+            .collect();
         let words: Vec<&str> = cmdline.split_whitespace().collect();
         Ok(Env {
             devices,
@@ -70,13 +73,21 @@ impl Env {
     fn unreachable_memory(&self) -> bool {
         let kib: u64 = fs::read_to_string("/proc/meminfo")
             .ok()
-            .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))))
+            .and_then(|m| {
+                m.lines().find_map(|l| {
+                    l.strip_prefix("MemTotal:")
+                        .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+                })
+            })
             .unwrap_or(0);
         !self.iommu && self.dma_bits != 64 && kib > 256 * 1024
     }
 
     fn first(&self) -> Result<&str, String> {
-        self.devices.first().map(String::as_str).ok_or("no device bound to uio_dmabuf".into())
+        self.devices
+            .first()
+            .map(String::as_str)
+            .ok_or("no device bound to uio_dmabuf".into())
     }
 }
 
@@ -84,15 +95,25 @@ impl Env {
 fn expect_errno<T: std::fmt::Debug>(r: uio_dmabuf::Result<T>, errno: i32, what: &str) -> Outcome {
     match r {
         Err(e) if e.errno == errno => Ok(()),
-        Err(e) => Err(format!("{what}: expected {}, got {e}", uio_dmabuf::error::errno_name(errno))),
-        Ok(v) => Err(format!("{what}: expected {}, got success ({v:?})", uio_dmabuf::error::errno_name(errno))),
+        Err(e) => Err(format!(
+            "{what}: expected {}, got {e}",
+            uio_dmabuf::error::errno_name(errno)
+        )),
+        Ok(v) => Err(format!(
+            "{what}: expected {}, got success ({v:?})",
+            uio_dmabuf::error::errno_name(errno)
+        )),
     }
 }
 
 /// Number of dma-buf attachments of device `pci` (from dma-buf's debugfs).
 fn attachments_of(pci: &str) -> Result<usize, String> {
-    let info = fs::read_to_string("/sys/kernel/debug/dma_buf/bufinfo").map_err(|e| format!("bufinfo: {e}"))?;
-    Ok(info.lines().filter(|l| l.strip_prefix('\t') == Some(pci)).count())
+    let info = fs::read_to_string("/sys/kernel/debug/dma_buf/bufinfo")
+        .map_err(|e| format!("bufinfo: {e}"))?;
+    Ok(info
+        .lines()
+        .filter(|l| l.strip_prefix('\t') == Some(pci))
+        .count())
 }
 
 /// The driver's debugfs `summary` as (name, value) pairs.
@@ -102,13 +123,24 @@ fn summary() -> Result<Vec<(String, u64)>, String> {
 
 /// One counter of the debugfs `summary`.
 fn counter(name: &str) -> Result<u64, String> {
-    summary()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v).ok_or(format!("no counter {name}"))
+    summary()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .ok_or(format!("no counter {name}"))
 }
 
 fn sh(cmd: &str) -> Result<String, String> {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().map_err(|e| e.to_string())?;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "`{cmd}` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -117,10 +149,22 @@ fn sh(cmd: &str) -> Result<String, String> {
 fn check_segments(segs: &[Segment], size: u64, dma_mask: u64, max_seg: u64) -> Outcome {
     check!(!segs.is_empty(), "no segments");
     let total: u64 = segs.iter().map(|s| s.len).sum();
-    check!(total == size, "segments cover {total} bytes, buffer has {size}");
+    check!(
+        total == size,
+        "segments cover {total} bytes, buffer has {size}"
+    );
     for (i, s) in segs.iter().enumerate() {
-        check!(s.len > 0 && s.len <= max_seg, "segment {i} length {:#x} (max {max_seg:#x})", s.len);
-        check!(s.dma_addr + (s.len - 1) <= dma_mask, "segment {i} at {:#x}+{:#x} beyond mask {dma_mask:#x}", s.dma_addr, s.len);
+        check!(
+            s.len > 0 && s.len <= max_seg,
+            "segment {i} length {:#x} (max {max_seg:#x})",
+            s.len
+        );
+        check!(
+            s.dma_addr + (s.len - 1) <= dma_mask,
+            "segment {i} at {:#x}+{:#x} beyond mask {dma_mask:#x}",
+            s.dma_addr,
+            s.len
+        );
     }
     for (i, w) in segs.windows(2).enumerate() {
         check!(
@@ -141,15 +185,32 @@ fn t_bound_with_uio_maps(env: &Env) -> Outcome {
         let uio = ok!(Uio::for_pci_device(pci));
         let (addr, size) = ok!(uio.map_info(0));
         let bar0 = sh(&format!("head -n1 /sys/bus/pci/devices/{pci}/resource"))?;
-        let start = u64::from_str_radix(bar0.split_whitespace().next().unwrap_or("").trim_start_matches("0x"), 16)
-            .map_err(|e| e.to_string())?;
-        check!(addr == start, "{pci}: map0 at {addr:#x}, BAR0 at {start:#x}");
-        check!(size == 0x100000, "{pci}: map0 size {size:#x}, edu's BAR0 is 1 MiB");
+        let start = u64::from_str_radix(
+            bar0.split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("0x"),
+            16,
+        )
+        .map_err(|e| e.to_string())?;
+        check!(
+            addr == start,
+            "{pci}: map0 at {addr:#x}, BAR0 at {start:#x}"
+        );
+        check!(
+            size == 0x100000,
+            "{pci}: map0 size {size:#x}, edu's BAR0 is 1 MiB"
+        );
         let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
         check!(name.trim() == "BAR0", "map0 name {name:?}");
-        let master = sh(&format!("cat /sys/bus/pci/devices/{pci}/config | od -An -tx2 -j4 -N2"))?;
+        let master = sh(&format!(
+            "cat /sys/bus/pci/devices/{pci}/config | od -An -tx2 -j4 -N2"
+        ))?;
         let cmd = u16::from_str_radix(master.trim(), 16).map_err(|e| e.to_string())?;
-        check!(cmd & 0x4 != 0, "{pci}: bus mastering off (command {cmd:#x})");
+        check!(
+            cmd & 0x4 != 0,
+            "{pci}: bus mastering off (command {cmd:#x})"
+        );
     }
     Ok(())
 }
@@ -158,7 +219,10 @@ fn t_bar0_mmap_registers(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let edu = ok!(Edu::new(&uio));
     check!(edu.id() == 0x010000ed, "id {:#x}", edu.id());
-    check!(edu.liveness(0x12345678) == !0x12345678u32, "liveness register");
+    check!(
+        edu.liveness(0x12345678) == !0x12345678u32,
+        "liveness register"
+    );
     Ok(())
 }
 
@@ -173,7 +237,10 @@ fn t_irq_through_uio(env: &Env) -> Outcome {
     // Masked with irqcontrol 0: an interrupt stays pending until unmasked.
     ok!(uio.irqcontrol(0));
     edu.raise_irq(0x10);
-    check!(ok!(uio.wait_irq_timeout(500)).is_none(), "interrupt delivered while masked");
+    check!(
+        ok!(uio.wait_irq_timeout(500)).is_none(),
+        "interrupt delivered while masked"
+    );
     ok!(uio.irqcontrol(1));
     let status = ok!(edu.wait_irq());
     check!(status == 0x10, "status after unmask {status:#x}");
@@ -187,13 +254,40 @@ fn t_info(env: &Env) -> Outcome {
     let dev = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let info = ok!(dev.info(&uio));
-    check!(info.abi_version == uapi::UIO_DMABUF_ABI_VERSION, "abi {}", info.abi_version);
-    let want = if env.dma_bits == 64 { u64::MAX } else { (1 << 28) - 1 };
-    check!(info.dma_mask == want, "dma mask {:#x}, expected {want:#x}", info.dma_mask);
-    check!(info.iommu == env.iommu, "iommu flag {} on a guest with iommu={}", info.iommu, env.iommu);
-    check!(info.unreachable_memory == env.unreachable_memory(), "unreachable-memory flag {info:?}");
-    check!(info.max_segment_size == u32::MAX as u64, "max segment {:#x}", info.max_segment_size);
-    check!(info.max_imports == 65536 && info.max_mapped_bytes == 4 << 30, "limits {info:?}");
+    check!(
+        info.abi_version == uapi::UIO_DMABUF_ABI_VERSION,
+        "abi {}",
+        info.abi_version
+    );
+    let want = if env.dma_bits == 64 {
+        u64::MAX
+    } else {
+        (1 << 28) - 1
+    };
+    check!(
+        info.dma_mask == want,
+        "dma mask {:#x}, expected {want:#x}",
+        info.dma_mask
+    );
+    check!(
+        info.iommu == env.iommu,
+        "iommu flag {} on a guest with iommu={}",
+        info.iommu,
+        env.iommu
+    );
+    check!(
+        info.unreachable_memory == env.unreachable_memory(),
+        "unreachable-memory flag {info:?}"
+    );
+    check!(
+        info.max_segment_size == u32::MAX as u64,
+        "max segment {:#x}",
+        info.max_segment_size
+    );
+    check!(
+        info.max_imports == 65536 && info.max_mapped_bytes == 4 << 30,
+        "limits {info:?}"
+    );
     Ok(())
 }
 
@@ -207,15 +301,30 @@ fn import_and_check(env: &Env, buf: OwnedFd, size: usize, dir: Direction) -> Res
     let info = ok!(dev.info(&uio));
     let imp = ok!(dev.import(&uio, &buf, dir, ImportFlags::default()));
     check!(imp.size() == size as u64, "size {} != {size}", imp.size());
-    check_segments(imp.segments(), imp.size(), info.dma_mask, info.max_segment_size)?;
-    check!(attachments_of(pci)? == 1, "bufinfo shows {} attachments of {pci}", attachments_of(pci)?);
+    check_segments(
+        imp.segments(),
+        imp.size(),
+        info.dma_mask,
+        info.max_segment_size,
+    )?;
+    check!(
+        attachments_of(pci)? == 1,
+        "bufinfo shows {} attachments of {pci}",
+        attachments_of(pci)?
+    );
     // Paging one at a time gives the same list.
     let n = imp.segments().len();
     for i in 0..n {
         let one = ok!(dev.segments(imp.handle(), i as u32, 1));
-        check!(one.as_slice() == &imp.segments()[i..=i], "segment {i} differs when paged");
+        check!(
+            one.as_slice() == &imp.segments()[i..=i],
+            "segment {i} differs when paged"
+        );
     }
-    check!(ok!(dev.segments(imp.handle(), n as u32, 8)).is_empty(), "segments past the end");
+    check!(
+        ok!(dev.segments(imp.handle(), n as u32, 8)).is_empty(),
+        "segments past the end"
+    );
     ok!(imp.sync_for_device());
     ok!(imp.sync_for_cpu());
     ok!(imp.release());
@@ -234,13 +343,23 @@ fn t_import_system_heap(env: &Env) -> Outcome {
             // bounce more than 256 KiB in one piece, so the exporter's map fails.
             let dev = ok!(ImportDevice::open());
             let uio = ok!(Uio::for_pci_device(env.first()?));
-            expect_errno(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()), libc::EIO, "1 MiB chunk under swiotlb=force")?;
-            check!(attachments_of(env.first()?)? == 0, "failed map left an attachment");
+            expect_errno(
+                dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()),
+                libc::EIO,
+                "1 MiB chunk under swiotlb=force",
+            )?;
+            check!(
+                attachments_of(env.first()?)? == 0,
+                "failed map left an attachment"
+            );
             continue;
         }
         let n = import_and_check(env, buf, size, Direction::Bidirectional)?;
         if env.iommu {
-            check!(n == 1, "{size} bytes under an IOMMU: {n} segments, IOVA space should be contiguous");
+            check!(
+                n == 1,
+                "{size} bytes under an IOMMU: {n} segments, IOVA space should be contiguous"
+            );
         }
     }
     Ok(())
@@ -248,19 +367,34 @@ fn t_import_system_heap(env: &Env) -> Outcome {
 
 fn t_import_udmabuf_scattered(env: &Env) -> Outcome {
     let size = 256 * page_size();
-    let n = import_and_check(env, ok!(buffers::udmabuf(size, true)), size, Direction::ToDevice)?;
+    let n = import_and_check(
+        env,
+        ok!(buffers::udmabuf(size, true)),
+        size,
+        Direction::ToDevice,
+    )?;
     if env.iommu {
-        check!(n == 1, "IOMMU should map scattered pages to one IOVA range, got {n} segments");
+        check!(
+            n == 1,
+            "IOMMU should map scattered pages to one IOVA range, got {n} segments"
+        );
     } else if !env.swiotlb {
         // (Bounce slots are handed out in order, so under swiotlb=force the
         // pages may well end up contiguous.)
-        check!(n > 16, "scattered udmabuf of 256 pages gave only {n} segments");
+        check!(
+            n > 16,
+            "scattered udmabuf of 256 pages gave only {n} segments"
+        );
     }
     Ok(())
 }
 
 fn t_import_every_direction(env: &Env) -> Outcome {
-    for dir in [Direction::Bidirectional, Direction::ToDevice, Direction::FromDevice] {
+    for dir in [
+        Direction::Bidirectional,
+        Direction::ToDevice,
+        Direction::FromDevice,
+    ] {
         import_and_check(env, ok!(buffers::system_heap(8192)), 8192, dir)?;
     }
     Ok(())
@@ -270,21 +404,42 @@ fn t_contiguous_flag(env: &Env) -> Outcome {
     let dev = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let small = ok!(buffers::system_heap(4096));
-    let imp = ok!(dev.import(&uio, &small, Direction::ToDevice, ImportFlags { contiguous: true }));
-    check!(imp.segments().len() == 1, "one page, {} segments", imp.segments().len());
+    let imp = ok!(dev.import(
+        &uio,
+        &small,
+        Direction::ToDevice,
+        ImportFlags { contiguous: true }
+    ));
+    check!(
+        imp.segments().len() == 1,
+        "one page, {} segments",
+        imp.segments().len()
+    );
     drop(imp);
     let scattered = ok!(buffers::udmabuf(64 * page_size(), true));
-    let r = dev.import(&uio, &scattered, Direction::ToDevice, ImportFlags { contiguous: true });
+    let r = dev.import(
+        &uio,
+        &scattered,
+        Direction::ToDevice,
+        ImportFlags { contiguous: true },
+    );
     if env.iommu {
         check!(r.is_ok(), "CONTIGUOUS under an IOMMU: {:?}", r.err());
     } else if env.swiotlb {
         match r {
-            Ok(imp) => check!(imp.segments().len() == 1, "CONTIGUOUS import with {} segments", imp.segments().len()),
+            Ok(imp) => check!(
+                imp.segments().len() == 1,
+                "CONTIGUOUS import with {} segments",
+                imp.segments().len()
+            ),
             Err(e) => expect_errno(Err::<(), _>(e), libc::E2BIG, "CONTIGUOUS under swiotlb")?,
         }
     } else {
         expect_errno(r, libc::E2BIG, "CONTIGUOUS on scattered pages")?;
-        check!(attachments_of(env.first()?)? == 0, "failed import left an attachment");
+        check!(
+            attachments_of(env.first()?)? == 0,
+            "failed import left an attachment"
+        );
     }
     Ok(())
 }
@@ -293,17 +448,37 @@ fn t_handles_are_small_and_per_file(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let a = ok!(ImportDevice::open());
     let b = ok!(ImportDevice::open());
-    let (buf1, buf2) = (ok!(buffers::system_heap(4096)), ok!(buffers::system_heap(4096)));
+    let (buf1, buf2) = (
+        ok!(buffers::system_heap(4096)),
+        ok!(buffers::system_heap(4096)),
+    );
     let i1 = ok!(a.import(&uio, &buf1, Direction::ToDevice, ImportFlags::default()));
     let i2 = ok!(a.import(&uio, &buf2, Direction::ToDevice, ImportFlags::default()));
-    check!((i1.handle(), i2.handle()) == (1, 2), "handles {} {}", i1.handle(), i2.handle());
+    check!(
+        (i1.handle(), i2.handle()) == (1, 2),
+        "handles {} {}",
+        i1.handle(),
+        i2.handle()
+    );
     // The same handle number in another file names nothing there.
-    expect_errno(b.sync(i1.handle(), true), libc::ENOENT, "another file's handle")?;
-    expect_errno(b.release(i1.handle()), libc::ENOENT, "release of another file's handle")?;
+    expect_errno(
+        b.sync(i1.handle(), true),
+        libc::ENOENT,
+        "another file's handle",
+    )?;
+    expect_errno(
+        b.release(i1.handle()),
+        libc::ENOENT,
+        "release of another file's handle",
+    )?;
     let h = i1.handle();
     ok!(i1.release());
     expect_errno(a.sync(h, true), libc::ENOENT, "released handle")?;
-    expect_errno(a.segments(h, 0, 1), libc::ENOENT, "segments of a released handle")?;
+    expect_errno(
+        a.segments(h, 0, 1),
+        libc::ENOENT,
+        "segments of a released handle",
+    )?;
     expect_errno(a.release(h), libc::ENOENT, "double release")?;
     expect_errno(a.release(0), libc::ENOENT, "handle 0")?;
     drop(i2);
@@ -315,13 +490,31 @@ fn t_same_buffer_once_per_device(env: &Env) -> Outcome {
     let a = ok!(ImportDevice::open());
     let b = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(pci));
-    for buf in [ok!(buffers::system_heap(65536)), ok!(buffers::udmabuf(8 * page_size(), false))] {
+    for buf in [
+        ok!(buffers::system_heap(65536)),
+        ok!(buffers::udmabuf(8 * page_size(), false)),
+    ] {
         let first = ok!(a.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
-        expect_errno(a.import(&uio, &buf, Direction::FromDevice, ImportFlags::default()), libc::EEXIST, "second import, same file")?;
-        expect_errno(b.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()), libc::EEXIST, "second import, other file")?;
+        expect_errno(
+            a.import(&uio, &buf, Direction::FromDevice, ImportFlags::default()),
+            libc::EEXIST,
+            "second import, same file",
+        )?;
+        expect_errno(
+            b.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()),
+            libc::EEXIST,
+            "second import, other file",
+        )?;
         let dup = buf.try_clone().map_err(|e| e.to_string())?;
-        expect_errno(b.import(&uio, &dup, Direction::ToDevice, ImportFlags::default()), libc::EEXIST, "import through a dup'ed fd")?;
-        check!(attachments_of(pci)? == 1, "a refused duplicate left an attachment");
+        expect_errno(
+            b.import(&uio, &dup, Direction::ToDevice, ImportFlags::default()),
+            libc::EEXIST,
+            "import through a dup'ed fd",
+        )?;
+        check!(
+            attachments_of(pci)? == 1,
+            "a refused duplicate left an attachment"
+        );
         // Another device may import the same buffer.
         if let Some(other) = env.devices.get(1) {
             let uio2 = ok!(Uio::for_pci_device(other));
@@ -343,7 +536,10 @@ fn t_dmabuf_outlives_its_fd(env: &Env) -> Outcome {
     let buf = ok!(buffers::system_heap(256 << 10));
     let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
     drop(buf);
-    check!(attachments_of(pci)? == 1, "import lost its dma-buf when the fd closed");
+    check!(
+        attachments_of(pci)? == 1,
+        "import lost its dma-buf when the fd closed"
+    );
     ok!(imp.sync_for_device());
     ok!(imp.release());
     check!(attachments_of(pci)? == 0, "attachment left");
@@ -356,11 +552,20 @@ fn t_close_without_release(env: &Env) -> Outcome {
     let dev = ok!(ImportDevice::open());
     for size in [4096, 256 << 10] {
         let buf = ok!(buffers::system_heap(size));
-        std::mem::forget(ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default())));
+        std::mem::forget(ok!(dev.import(
+            &uio,
+            &buf,
+            Direction::ToDevice,
+            ImportFlags::default()
+        )));
     }
     check!(attachments_of(pci)? == 2, "expected 2 attachments");
     drop(dev);
-    check!(attachments_of(pci)? == 0, "close left {} attachments", attachments_of(pci)?);
+    check!(
+        attachments_of(pci)? == 0,
+        "close left {} attachments",
+        attachments_of(pci)?
+    );
     Ok(())
 }
 
@@ -400,30 +605,197 @@ fn t_import_errors(env: &Env) -> Outcome {
     let _efd = unsafe { OwnedFd::from_raw_fd(efd) };
     let regular = fs::File::open("/proc/self/status").map_err(|e| e.to_string())?;
     let cases: Vec<(&str, uapi::uio_dmabuf_import, i32)> = vec![
-        ("dma-buf fd is an eventfd", uapi::uio_dmabuf_import { dmabuf_fd: efd, ..base }, libc::EINVAL),
-        ("dma-buf fd is a regular file", uapi::uio_dmabuf_import { dmabuf_fd: regular.as_raw_fd(), ..base }, libc::EINVAL),
-        ("uio fd is an eventfd", uapi::uio_dmabuf_import { uio_fd: efd, ..base }, libc::ENODEV),
-        ("uio fd is a regular file", uapi::uio_dmabuf_import { uio_fd: regular.as_raw_fd(), ..base }, libc::ENODEV),
-        ("uio fd is huge", uapi::uio_dmabuf_import { uio_fd: i32::MAX, ..base }, libc::EBADF),
-        ("dma-buf fd closed", uapi::uio_dmabuf_import { dmabuf_fd: closed_fd, ..base }, libc::EBADF),
-        ("dma-buf fd negative", uapi::uio_dmabuf_import { dmabuf_fd: -1, ..base }, libc::EBADF),
-        ("dma-buf fd is a pipe", uapi::uio_dmabuf_import { dmabuf_fd: pipe_r, ..base }, libc::EINVAL),
-        ("dma-buf fd is /dev/null", uapi::uio_dmabuf_import { dmabuf_fd: null.as_raw_fd(), ..base }, libc::EINVAL),
-        ("dma-buf fd is the uio fd", uapi::uio_dmabuf_import { dmabuf_fd: base.uio_fd, ..base }, libc::EINVAL),
-        ("uio fd closed", uapi::uio_dmabuf_import { uio_fd: closed_fd, ..base }, libc::EBADF),
-        ("uio fd negative", uapi::uio_dmabuf_import { uio_fd: -5, ..base }, libc::EBADF),
-        ("uio fd is /dev/null", uapi::uio_dmabuf_import { uio_fd: null.as_raw_fd(), ..base }, libc::ENODEV),
-        ("uio fd is a pipe", uapi::uio_dmabuf_import { uio_fd: pipe_r, ..base }, libc::ENODEV),
-        ("uio fd is the dma-buf", uapi::uio_dmabuf_import { uio_fd: base.dmabuf_fd, ..base }, libc::ENODEV),
-        ("uio fd is /dev/uio-dmabuf", uapi::uio_dmabuf_import { uio_fd: dev.fd().as_raw_fd(), ..base }, libc::ENODEV),
-        ("direction 3 (DMA_NONE)", uapi::uio_dmabuf_import { direction: 3, ..base }, libc::EINVAL),
-        ("direction huge", uapi::uio_dmabuf_import { direction: u32::MAX, ..base }, libc::EINVAL),
-        ("unknown flag", uapi::uio_dmabuf_import { flags: 1 << 1, ..base }, libc::EINVAL),
-        ("reserved0 set", uapi::uio_dmabuf_import { reserved0: 1, ..base }, libc::EINVAL),
-        ("reserved[1] set", uapi::uio_dmabuf_import { reserved: [0, 1 << 63], ..base }, libc::EINVAL),
-        ("NULL array, capacity 4", uapi::uio_dmabuf_import { capacity: 4, ..base }, libc::EINVAL),
-        ("unmapped array", uapi::uio_dmabuf_import { segments: 0x10, capacity: 4, ..base }, libc::EFAULT),
-        ("kernel-address array", uapi::uio_dmabuf_import { segments: 0xffff_8880_0000_0000, capacity: 1, ..base }, libc::EFAULT),
+        (
+            "dma-buf fd is an eventfd",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: efd,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "dma-buf fd is a regular file",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: regular.as_raw_fd(),
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "uio fd is an eventfd",
+            uapi::uio_dmabuf_import {
+                uio_fd: efd,
+                ..base
+            },
+            libc::ENODEV,
+        ),
+        (
+            "uio fd is a regular file",
+            uapi::uio_dmabuf_import {
+                uio_fd: regular.as_raw_fd(),
+                ..base
+            },
+            libc::ENODEV,
+        ),
+        (
+            "uio fd is huge",
+            uapi::uio_dmabuf_import {
+                uio_fd: i32::MAX,
+                ..base
+            },
+            libc::EBADF,
+        ),
+        (
+            "dma-buf fd closed",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: closed_fd,
+                ..base
+            },
+            libc::EBADF,
+        ),
+        (
+            "dma-buf fd negative",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: -1,
+                ..base
+            },
+            libc::EBADF,
+        ),
+        (
+            "dma-buf fd is a pipe",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: pipe_r,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "dma-buf fd is /dev/null",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: null.as_raw_fd(),
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "dma-buf fd is the uio fd",
+            uapi::uio_dmabuf_import {
+                dmabuf_fd: base.uio_fd,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "uio fd closed",
+            uapi::uio_dmabuf_import {
+                uio_fd: closed_fd,
+                ..base
+            },
+            libc::EBADF,
+        ),
+        (
+            "uio fd negative",
+            uapi::uio_dmabuf_import { uio_fd: -5, ..base },
+            libc::EBADF,
+        ),
+        (
+            "uio fd is /dev/null",
+            uapi::uio_dmabuf_import {
+                uio_fd: null.as_raw_fd(),
+                ..base
+            },
+            libc::ENODEV,
+        ),
+        (
+            "uio fd is a pipe",
+            uapi::uio_dmabuf_import {
+                uio_fd: pipe_r,
+                ..base
+            },
+            libc::ENODEV,
+        ),
+        (
+            "uio fd is the dma-buf",
+            uapi::uio_dmabuf_import {
+                uio_fd: base.dmabuf_fd,
+                ..base
+            },
+            libc::ENODEV,
+        ),
+        (
+            "uio fd is /dev/uio-dmabuf",
+            uapi::uio_dmabuf_import {
+                uio_fd: dev.fd().as_raw_fd(),
+                ..base
+            },
+            libc::ENODEV,
+        ),
+        (
+            "direction 3 (DMA_NONE)",
+            uapi::uio_dmabuf_import {
+                direction: 3,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "direction huge",
+            uapi::uio_dmabuf_import {
+                direction: u32::MAX,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "unknown flag",
+            uapi::uio_dmabuf_import {
+                flags: 1 << 1,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "reserved0 set",
+            uapi::uio_dmabuf_import {
+                reserved0: 1,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "reserved[1] set",
+            uapi::uio_dmabuf_import {
+                reserved: [0, 1 << 63],
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "NULL array, capacity 4",
+            uapi::uio_dmabuf_import {
+                capacity: 4,
+                ..base
+            },
+            libc::EINVAL,
+        ),
+        (
+            "unmapped array",
+            uapi::uio_dmabuf_import {
+                segments: 0x10,
+                capacity: 4,
+                ..base
+            },
+            libc::EFAULT,
+        ),
+        (
+            "kernel-address array",
+            uapi::uio_dmabuf_import {
+                segments: 0xffff_8880_0000_0000,
+                capacity: 1,
+                ..base
+            },
+            libc::EFAULT,
+        ),
     ];
     for (what, mut args, errno) in cases {
         let (before, errors) = (summary()?, counter("errors_total")?);
@@ -431,9 +803,15 @@ fn t_import_errors(env: &Env) -> Outcome {
         check!(attachments_of(pci)? == 0, "{what}: attachment left behind");
         // No state behind: only the error counter moved.
         let mut after = summary()?;
-        check!(counter("errors_total")? == errors + 1, "{what}: errors_total did not count it");
+        check!(
+            counter("errors_total")? == errors + 1,
+            "{what}: errors_total did not count it"
+        );
         after.retain(|(k, _)| k != "errors_total");
-        let before: Vec<_> = before.into_iter().filter(|(k, _)| k != "errors_total").collect();
+        let before: Vec<_> = before
+            .into_iter()
+            .filter(|(k, _)| k != "errors_total")
+            .collect();
         let undone = errno == libc::EFAULT;
         // An EFAULT on the segment copy is detected after the mapping was made:
         // it is undone (created and released), never left alive.
@@ -451,9 +829,22 @@ fn t_import_errors(env: &Env) -> Outcome {
     // A read-only array: the segment copy faults, no import survives.
     let page = page_size();
     // SAFETY: A fresh anonymous read-only mapping, unmapped below.
-    let ro = unsafe { libc::mmap(std::ptr::null_mut(), page, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    let ro = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
     check!(ro != libc::MAP_FAILED, "mmap");
-    let mut args = uapi::uio_dmabuf_import { segments: ro as u64, capacity: 1, ..base };
+    let mut args = uapi::uio_dmabuf_import {
+        segments: ro as u64,
+        capacity: 1,
+        ..base
+    };
     let r = raw_import(&dev, &mut args);
     // SAFETY: Unmapping what we mapped.
     unsafe { libc::munmap(ro, page) };
@@ -461,19 +852,44 @@ fn t_import_errors(env: &Env) -> Outcome {
     check!(attachments_of(pci)? == 0, "EFAULT left an attachment");
     // The whole argument struct unreadable.
     // SAFETY: Deliberately bad pointer; the kernel must fault cleanly.
-    let r = unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, 8 as *mut uapi::uio_dmabuf_import, "IMPORT") };
+    let r = unsafe {
+        ioctl(
+            dev.fd(),
+            uapi::IOC_IMPORT,
+            8 as *mut uapi::uio_dmabuf_import,
+            "IMPORT",
+        )
+    };
     expect_errno(r, libc::EFAULT, "argument pointer unmapped")?;
     // Still works afterwards, and no failed call left an import behind: every
     // handle before the first successful one names nothing.
     let mut segs = [uapi::uio_dmabuf_segment::default(); 4];
-    let mut args = uapi::uio_dmabuf_import { segments: segs.as_mut_ptr() as u64, capacity: 4, ..base };
+    let mut args = uapi::uio_dmabuf_import {
+        segments: segs.as_mut_ptr() as u64,
+        capacity: 4,
+        ..base
+    };
     ok!(raw_import(&dev, &mut args));
     for h in 1..args.handle {
-        expect_errno(dev.release(h), libc::ENOENT, &format!("handle {h} of a failed import"))?;
+        expect_errno(
+            dev.release(h),
+            libc::ENOENT,
+            &format!("handle {h} of a failed import"),
+        )?;
     }
-    check!(attachments_of(pci)? == 1, "one import, {} attachments", attachments_of(pci)?);
-    check!(args.nr_segments >= 1 && segs[0].len > 0, "no segment returned");
-    check!(args.reserved0 == 0 && args.reserved == [0, 0], "reserved output not zero");
+    check!(
+        attachments_of(pci)? == 1,
+        "one import, {} attachments",
+        attachments_of(pci)?
+    );
+    check!(
+        args.nr_segments >= 1 && segs[0].len > 0,
+        "no segment returned"
+    );
+    check!(
+        args.reserved0 == 0 && args.reserved == [0, 0],
+        "reserved output not zero"
+    );
     // SAFETY: Closing our pipe end.
     unsafe { libc::close(pipe_r) };
     Ok(())
@@ -498,8 +914,14 @@ fn t_outputs_are_fully_written(env: &Env) -> Outcome {
     };
     // SAFETY: Matching struct.
     ok!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") });
-    check!(info.abi_version == 1 && info.flags & !3 == 0 && info.max_mapped_bytes != POISON, "INFO output {info:?}");
-    let mut segs = [uapi::uio_dmabuf_segment { dma_addr: POISON, len: POISON }; 64];
+    check!(
+        info.abi_version == 1 && info.flags & !3 == 0 && info.max_mapped_bytes != POISON,
+        "INFO output {info:?}"
+    );
+    let mut segs = [uapi::uio_dmabuf_segment {
+        dma_addr: POISON,
+        len: POISON,
+    }; 64];
     let mut imp = uapi::uio_dmabuf_import {
         uio_fd: uio.as_fd().as_raw_fd(),
         dmabuf_fd: buf.as_raw_fd(),
@@ -514,11 +936,34 @@ fn t_outputs_are_fully_written(env: &Env) -> Outcome {
     // SAFETY: Matching struct; `segments` has `capacity` entries.
     ok!(unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, &mut imp, "IMPORT") });
     let n = imp.nr_segments as usize;
-    check!(imp.size == 8 * page_size() as u64 && n >= 1 && n <= 8 && imp.handle >= 1 && imp.handle < 1000, "IMPORT output {imp:?}");
-    check!(imp.reserved0 == 0 && imp.reserved == [0, 0], "IMPORT reserved output");
-    check!(segs[..n].iter().all(|s| s.len > 0 && s.len != POISON && s.dma_addr != POISON), "segments not written");
-    check!(segs[n..].iter().all(|s| s.dma_addr == POISON && s.len == POISON), "written beyond nr_segments");
-    let mut more = [uapi::uio_dmabuf_segment { dma_addr: POISON, len: POISON }; 4];
+    check!(
+        imp.size == 8 * page_size() as u64
+            && n >= 1
+            && n <= 8
+            && imp.handle >= 1
+            && imp.handle < 1000,
+        "IMPORT output {imp:?}"
+    );
+    check!(
+        imp.reserved0 == 0 && imp.reserved == [0, 0],
+        "IMPORT reserved output"
+    );
+    check!(
+        segs[..n]
+            .iter()
+            .all(|s| s.len > 0 && s.len != POISON && s.dma_addr != POISON),
+        "segments not written"
+    );
+    check!(
+        segs[n..]
+            .iter()
+            .all(|s| s.dma_addr == POISON && s.len == POISON),
+        "written beyond nr_segments"
+    );
+    let mut more = [uapi::uio_dmabuf_segment {
+        dma_addr: POISON,
+        len: POISON,
+    }; 4];
     let mut sa = uapi::uio_dmabuf_segments {
         handle: imp.handle,
         first: 0,
@@ -530,8 +975,14 @@ fn t_outputs_are_fully_written(env: &Env) -> Outcome {
     };
     // SAFETY: Matching struct; one entry requested.
     ok!(unsafe { ioctl(dev.fd(), uapi::IOC_SEGMENTS, &mut sa, "SEGMENTS") });
-    check!(sa.count == 1 && sa.nr_segments as usize == n && sa.reserved0 == 0 && sa.reserved == 0, "SEGMENTS output {sa:?}");
-    check!(more[0] == segs[0] && more[1..].iter().all(|s| s.dma_addr == POISON), "SEGMENTS wrote beyond capacity");
+    check!(
+        sa.count == 1 && sa.nr_segments as usize == n && sa.reserved0 == 0 && sa.reserved == 0,
+        "SEGMENTS output {sa:?}"
+    );
+    check!(
+        more[0] == segs[0] && more[1..].iter().all(|s| s.dma_addr == POISON),
+        "SEGMENTS wrote beyond capacity"
+    );
     ok!(dev.release(imp.handle));
     Ok(())
 }
@@ -546,7 +997,16 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
     let buf = ok!(buffers::system_heap(4096));
     let page = page_size();
     // SAFETY: Two fresh anonymous pages; the second becomes read-only.
-    let base = unsafe { libc::mmap(std::ptr::null_mut(), 2 * page, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            2 * page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
     check!(base != libc::MAP_FAILED, "mmap");
     let size = size_of::<uapi::uio_dmabuf_import>();
     // SAFETY: In bounds of the mapping.
@@ -560,13 +1020,19 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
     // SAFETY: `at` is writable (the straddling struct is still fully RW now).
     unsafe { at.write_unaligned(args) };
     // SAFETY: Second page of our mapping.
-    check!(unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_READ) } == 0, "mprotect");
+    check!(
+        unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_READ) } == 0,
+        "mprotect"
+    );
     // SAFETY: Deliberately half-writable argument.
     let r = unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, at, "IMPORT") };
     // SAFETY: Unmapping what we mapped.
     unsafe { libc::munmap(base, 2 * page) };
     expect_errno(r, libc::EFAULT, "output struct straddling a read-only page")?;
-    check!(attachments_of(pci)? == 0, "undone import left an attachment");
+    check!(
+        attachments_of(pci)? == 0,
+        "undone import left an attachment"
+    );
     expect_errno(dev.release(1), libc::ENOENT, "handle of the undone import")?;
     Ok(())
 }
@@ -588,7 +1054,11 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
         }};
     }
     let sync = |flags, reserved| {
-        let mut a = uapi::uio_dmabuf_sync { handle: h, flags, reserved };
+        let mut a = uapi::uio_dmabuf_sync {
+            handle: h,
+            flags,
+            reserved,
+        };
         // SAFETY: Matching struct.
         unsafe { ioctl(dev.fd(), uapi::IOC_SYNC, &mut a, "SYNC") }
     };
@@ -597,28 +1067,68 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
     row!(sync(4, 0), libc::EINVAL, "sync unknown flag")?;
     row!(sync(1, 1), libc::EINVAL, "sync reserved")?;
     let segs = |first, capacity, ptr: u64, reserved| {
-        let mut a = uapi::uio_dmabuf_segments { handle: h, first, capacity, segments: ptr, reserved, ..Default::default() };
+        let mut a = uapi::uio_dmabuf_segments {
+            handle: h,
+            first,
+            capacity,
+            segments: ptr,
+            reserved,
+            ..Default::default()
+        };
         // SAFETY: Matching struct.
-        unsafe { ioctl(dev.fd(), uapi::IOC_SEGMENTS, &mut a, "SEGMENTS") }.map(|_| (a.count, a.nr_segments))
+        unsafe { ioctl(dev.fd(), uapi::IOC_SEGMENTS, &mut a, "SEGMENTS") }
+            .map(|_| (a.count, a.nr_segments))
     };
     let mut out = [uapi::uio_dmabuf_segment::default(); 2];
     let p = out.as_mut_ptr() as u64;
-    row!(segs(2, 1, p, 0), libc::EINVAL, "segments first past the end")?;
+    row!(
+        segs(2, 1, p, 0),
+        libc::EINVAL,
+        "segments first past the end"
+    )?;
     row!(segs(u32::MAX, 1, p, 0), libc::EINVAL, "segments first huge")?;
     row!(segs(0, 1, p, 1), libc::EINVAL, "segments reserved")?;
     row!(segs(0, 1, 0, 0), libc::EINVAL, "segments NULL array")?;
     row!(segs(0, 1, 0x10, 0), libc::EFAULT, "segments unmapped array")?;
-    check!(ok!(segs(0, 0, 0, 0)) == (0, 1), "capacity 0 returns the count");
-    check!(ok!(segs(1, 2, p, 0)) == (0, 1), "first == count returns nothing");
-    let mut rel = uapi::uio_dmabuf_release { handle: h, reserved: 7 };
+    check!(
+        ok!(segs(0, 0, 0, 0)) == (0, 1),
+        "capacity 0 returns the count"
+    );
+    check!(
+        ok!(segs(1, 2, p, 0)) == (0, 1),
+        "first == count returns nothing"
+    );
+    let mut rel = uapi::uio_dmabuf_release {
+        handle: h,
+        reserved: 7,
+    };
     // SAFETY: Matching struct.
-    row!(unsafe { ioctl(dev.fd(), uapi::IOC_RELEASE, &mut rel, "RELEASE") }, libc::EINVAL, "release reserved")?;
-    let mut info = uapi::uio_dmabuf_info { uio_fd: uio.as_fd().as_raw_fd(), reserved: [1, 0], ..Default::default() };
+    row!(
+        unsafe { ioctl(dev.fd(), uapi::IOC_RELEASE, &mut rel, "RELEASE") },
+        libc::EINVAL,
+        "release reserved"
+    )?;
+    let mut info = uapi::uio_dmabuf_info {
+        uio_fd: uio.as_fd().as_raw_fd(),
+        reserved: [1, 0],
+        ..Default::default()
+    };
     // SAFETY: Matching struct.
-    row!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::EINVAL, "info reserved")?;
-    let mut info = uapi::uio_dmabuf_info { uio_fd: buf.as_raw_fd(), ..Default::default() };
+    row!(
+        unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") },
+        libc::EINVAL,
+        "info reserved"
+    )?;
+    let mut info = uapi::uio_dmabuf_info {
+        uio_fd: buf.as_raw_fd(),
+        ..Default::default()
+    };
     // SAFETY: Matching struct.
-    row!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") }, libc::ENODEV, "info on a dma-buf fd")?;
+    row!(
+        unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") },
+        libc::ENODEV,
+        "info on a dma-buf fd"
+    )?;
     // Unknown numbers, and ours with a wrong size or direction.
     let mut junk = [0u64; 16];
     for cmd in [
@@ -635,10 +1145,27 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
         row!(r, libc::ENOTTY, &format!("ioctl {cmd:#x}"))?;
     }
     let after = summary()?;
-    let without_errors = |v: &[(String, u64)]| v.iter().filter(|(k, _)| k != "errors_total").cloned().collect::<Vec<_>>();
-    check!(without_errors(&after) == without_errors(&before), "counters moved: {before:?} -> {after:?}");
-    let errors = |v: &[(String, u64)]| v.iter().find(|(k, _)| k == "errors_total").map(|(_, x)| *x).unwrap_or(0);
-    check!(errors(&after) - errors(&before) == rows, "errors_total moved by {} for {rows} failed ioctls", errors(&after) - errors(&before));
+    let without_errors = |v: &[(String, u64)]| {
+        v.iter()
+            .filter(|(k, _)| k != "errors_total")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    check!(
+        without_errors(&after) == without_errors(&before),
+        "counters moved: {before:?} -> {after:?}"
+    );
+    let errors = |v: &[(String, u64)]| {
+        v.iter()
+            .find(|(k, _)| k == "errors_total")
+            .map(|(_, x)| *x)
+            .unwrap_or(0)
+    };
+    check!(
+        errors(&after) - errors(&before) == rows,
+        "errors_total moved by {} for {rows} failed ioctls",
+        errors(&after) - errors(&before)
+    );
     ok!(imp.release());
     Ok(())
 }
@@ -647,7 +1174,8 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
 // Lifetimes: unbind, rmmod, limits
 
 fn unbind(pci: &str) -> Outcome {
-    fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", pci).map_err(|e| format!("unbind {pci}: {e}"))
+    fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", pci)
+        .map_err(|e| format!("unbind {pci}: {e}"))
 }
 
 fn bind(pci: &str) -> Outcome {
@@ -670,12 +1198,27 @@ fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
     std::thread::sleep(std::time::Duration::from_millis(300));
     unbind(&pci)?;
     let woke = reader.join().map_err(|_| "reader panicked".to_string())?;
-    check!(woke.is_err(), "blocked reader got an interrupt instead of an error: {woke:?}");
-    check!(attachments_of(&pci)? == 0, "unbind left {} attachments", attachments_of(&pci)?);
+    check!(
+        woke.is_err(),
+        "blocked reader got an interrupt instead of an error: {woke:?}"
+    );
+    check!(
+        attachments_of(&pci)? == 0,
+        "unbind left {} attachments",
+        attachments_of(&pci)?
+    );
     expect_errno(ia.sync_for_cpu(), libc::ENODEV, "sync after unbind")?;
-    expect_errno(dev.segments(ib.handle(), 0, 4), libc::ENODEV, "segments after unbind")?;
+    expect_errno(
+        dev.segments(ib.handle(), 0, 4),
+        libc::ENODEV,
+        "segments after unbind",
+    )?;
     expect_errno(dev.info(&uio), libc::ENODEV, "info through the old uio fd")?;
-    expect_errno(dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()), libc::ENODEV, "import through the old uio fd")?;
+    expect_errno(
+        dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()),
+        libc::ENODEV,
+        "import through the old uio fd",
+    )?;
     // RELEASE of a revoked import frees its handle.
     let ha = ia.handle();
     ok!(ia.release());
@@ -685,7 +1228,11 @@ fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
     let fresh = ok!(Uio::for_pci_device(&pci));
     // The fd opened before the unbind names no device, even when the new UIO
     // device got the same number (and so the same /dev/uioN).
-    expect_errno(dev.info(&uio), libc::ENODEV, &format!("stale {} fd after rebind as {}", uio.name(), fresh.name()))?;
+    expect_errno(
+        dev.info(&uio),
+        libc::ENODEV,
+        &format!("stale {} fd after rebind as {}", uio.name(), fresh.name()),
+    )?;
     expect_errno(
         dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()),
         libc::ENODEV,
@@ -695,17 +1242,28 @@ fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
     let again = ok!(dev.import(&fresh, &a, Direction::ToDevice, ImportFlags::default()));
     ok!(again.sync_for_device());
     drop(again);
-    check!(attachments_of(&pci)? == 0, "attachment left after rebind test");
+    check!(
+        attachments_of(&pci)? == 0,
+        "attachment left after rebind test"
+    );
     Ok(())
 }
 
 fn t_rmmod_refused_while_open(_env: &Env) -> Outcome {
     let dev = ok!(ImportDevice::open());
-    check!(sh("rmmod uio_dmabuf").is_err(), "rmmod succeeded with /dev/uio-dmabuf open");
+    check!(
+        sh("rmmod uio_dmabuf").is_err(),
+        "rmmod succeeded with /dev/uio-dmabuf open"
+    );
     drop(dev);
     sh("rmmod uio_dmabuf")?;
     sh("load-uio-dmabuf")?;
-    check!(sysfs::bound_devices().map(|d| !d.is_empty()).unwrap_or(false), "no device bound after reload");
+    check!(
+        sysfs::bound_devices()
+            .map(|d| !d.is_empty())
+            .unwrap_or(false),
+        "no device bound after reload"
+    );
     Ok(())
 }
 
@@ -716,18 +1274,35 @@ fn t_per_file_limits(env: &Env) -> Outcome {
         let dev = ok!(ImportDevice::open());
         let uio = ok!(Uio::for_pci_device(env.first()?));
         let info = ok!(dev.info(&uio));
-        check!(info.max_imports == 3 && info.max_mapped_bytes == 65536, "limits {info:?}");
-        let small: Vec<OwnedFd> = (0..5).map(|_| buffers::system_heap(4096)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+        check!(
+            info.max_imports == 3 && info.max_mapped_bytes == 65536,
+            "limits {info:?}"
+        );
+        let small: Vec<OwnedFd> = (0..5)
+            .map(|_| buffers::system_heap(4096))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
         let big = ok!(buffers::system_heap(65536));
         let _i1 = ok!(dev.import(&uio, &small[0], Direction::ToDevice, ImportFlags::default()));
-        expect_errno(dev.import(&uio, &big, Direction::ToDevice, ImportFlags::default()), libc::EDQUOT, "over the byte limit")?;
+        expect_errno(
+            dev.import(&uio, &big, Direction::ToDevice, ImportFlags::default()),
+            libc::EDQUOT,
+            "over the byte limit",
+        )?;
         let _i2 = ok!(dev.import(&uio, &small[1], Direction::ToDevice, ImportFlags::default()));
         let _i3 = ok!(dev.import(&uio, &small[2], Direction::ToDevice, ImportFlags::default()));
-        expect_errno(dev.import(&uio, &small[3], Direction::ToDevice, ImportFlags::default()), libc::ENOSPC, "over the import limit")?;
+        expect_errno(
+            dev.import(&uio, &small[3], Direction::ToDevice, ImportFlags::default()),
+            libc::ENOSPC,
+            "over the import limit",
+        )?;
         // Another file has its own budget.
         let other = ok!(ImportDevice::open());
         let _o = ok!(other.import(&uio, &small[4], Direction::ToDevice, ImportFlags::default()));
-        check!(attachments_of(env.first()?)? == 4, "attachments after limits");
+        check!(
+            attachments_of(env.first()?)? == 4,
+            "attachments after limits"
+        );
         Ok(())
     })();
     reload("")?;
@@ -742,16 +1317,31 @@ fn t_memory_beyond_the_mask(env: &Env) -> Outcome {
     let dev = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(pci));
     let info = ok!(dev.info(&uio));
-    check!(info.unreachable_memory == env.unreachable_memory(), "flag {} on this guest", info.unreachable_memory);
-    for exporter in [buffers::system_heap(64 << 10), buffers::udmabuf(16 * page_size(), true)] {
+    check!(
+        info.unreachable_memory == env.unreachable_memory(),
+        "flag {} on this guest",
+        info.unreachable_memory
+    );
+    for exporter in [
+        buffers::system_heap(64 << 10),
+        buffers::udmabuf(16 * page_size(), true),
+    ] {
         let buf = ok!(exporter);
         let r = dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default());
         if info.unreachable_memory {
             expect_errno(r, libc::ERANGE, "import with RAM beyond the mask")?;
-            check!(attachments_of(pci)? == 0, "refused import left an attachment");
+            check!(
+                attachments_of(pci)? == 0,
+                "refused import left an attachment"
+            );
         } else {
             let imp = ok!(r);
-            check_segments(imp.segments(), imp.size(), info.dma_mask, info.max_segment_size)?;
+            check_segments(
+                imp.segments(),
+                imp.size(),
+                info.dma_mask,
+                info.max_segment_size,
+            )?;
         }
     }
     Ok(())
@@ -761,24 +1351,53 @@ fn t_debugfs_counters(env: &Env) -> Outcome {
     let pci = env.first()?;
     let dev = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(pci));
-    let (total0, released0, errors0) = (counter("imports_total")?, counter("releases_total")?, counter("errors_total")?);
-    check!(counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0, "not idle at start: {:?}", summary()?);
+    let (total0, released0, errors0) = (
+        counter("imports_total")?,
+        counter("releases_total")?,
+        counter("errors_total")?,
+    );
+    check!(
+        counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0,
+        "not idle at start: {:?}",
+        summary()?
+    );
     let a = ok!(buffers::system_heap(8192));
     let b = ok!(buffers::udmabuf(4 * page_size(), false));
     let ia = ok!(dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()));
     let ib = ok!(dev.import(&uio, &b, Direction::FromDevice, ImportFlags::default()));
     let bytes = 8192 + 4 * page_size() as u64;
-    check!(counter("imports_alive")? == 2 && counter("bytes_mapped")? == bytes, "alive: {:?}", summary()?);
+    check!(
+        counter("imports_alive")? == 2 && counter("bytes_mapped")? == bytes,
+        "alive: {:?}",
+        summary()?
+    );
     check!(counter("imports_total")? == total0 + 2, "imports_total");
-    let devices = fs::read_to_string("/sys/kernel/debug/uio_dmabuf/devices").map_err(|e| e.to_string())?;
-    let line = devices.lines().find(|l| l.starts_with(pci)).ok_or(format!("{pci} missing in devices: {devices}"))?;
-    check!(line.ends_with(&format!(" imports 2 bytes {bytes}")), "devices line {line:?}");
+    let devices =
+        fs::read_to_string("/sys/kernel/debug/uio_dmabuf/devices").map_err(|e| e.to_string())?;
+    let line = devices
+        .lines()
+        .find(|l| l.starts_with(pci))
+        .ok_or(format!("{pci} missing in devices: {devices}"))?;
+    check!(
+        line.ends_with(&format!(" imports 2 bytes {bytes}")),
+        "devices line {line:?}"
+    );
     expect_errno(dev.release(9999), libc::ENOENT, "bogus release")?;
-    check!(counter("errors_total")? == errors0 + 1, "errors_total did not count the failed ioctl");
+    check!(
+        counter("errors_total")? == errors0 + 1,
+        "errors_total did not count the failed ioctl"
+    );
     drop(ia);
     drop(ib);
-    check!(counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0, "not back to zero: {:?}", summary()?);
-    check!(counter("releases_total")? == released0 + 2, "releases_total");
+    check!(
+        counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0,
+        "not back to zero: {:?}",
+        summary()?
+    );
+    check!(
+        counter("releases_total")? == released0 + 2,
+        "releases_total"
+    );
     Ok(())
 }
 
@@ -800,13 +1419,21 @@ fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
     let mut status = 0;
     // SAFETY: Reaping our child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 })
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128
+    })
 }
 
 /// Drops to user and group `nobody` (65534).
 fn become_nobody() -> bool {
     // SAFETY: Plain syscalls on the calling process.
-    unsafe { libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(65534) == 0 && libc::setuid(65534) == 0 }
+    unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(65534) == 0
+            && libc::setuid(65534) == 0
+    }
 }
 
 fn t_unprivileged_needs_the_uio_node(env: &Env) -> Outcome {
@@ -820,15 +1447,34 @@ fn t_unprivileged_needs_the_uio_node(env: &Env) -> Outcome {
         if !become_nobody() {
             return 10;
         }
-        let Ok(dev) = ImportDevice::open() else { return 11 };
+        let Ok(dev) = ImportDevice::open() else {
+            return 11;
+        };
         if Uio::open(&uio_name).map(|_| ()).map_err(|e| e.errno) != Err(libc::EACCES) {
             return 12;
         }
-        let Ok(buf) = buffers::system_heap(4096) else { return 13 };
+        let Ok(buf) = buffers::system_heap(4096) else {
+            return 13;
+        };
         let null = fs::File::open("/dev/null").expect("/dev/null");
         // Whatever fd it passes, nothing names the device.
-        for fd in [null.as_raw_fd(), buf.as_raw_fd(), dev.fd().as_raw_fd(), 3, 4, 5, 6, 7, 8, 9] {
-            let mut a = uapi::uio_dmabuf_import { uio_fd: fd, dmabuf_fd: buf.as_raw_fd(), ..Default::default() };
+        for fd in [
+            null.as_raw_fd(),
+            buf.as_raw_fd(),
+            dev.fd().as_raw_fd(),
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+        ] {
+            let mut a = uapi::uio_dmabuf_import {
+                uio_fd: fd,
+                dmabuf_fd: buf.as_raw_fd(),
+                ..Default::default()
+            };
             // SAFETY: Matching struct.
             if unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, &mut a, "IMPORT") }.is_ok() {
                 return 14;
@@ -837,7 +1483,10 @@ fn t_unprivileged_needs_the_uio_node(env: &Env) -> Outcome {
         0
     })?;
     check!(denied == 0, "unprivileged child: step {denied} went wrong");
-    check!(counter("imports_total")? == imports_before, "an unprivileged import happened");
+    check!(
+        counter("imports_total")? == imports_before,
+        "an unprivileged import happened"
+    );
     // The capability travels with the fd: opened as root, used after dropping
     // privileges, it works.
     let uio = ok!(Uio::open(&uio_name));
@@ -845,15 +1494,22 @@ fn t_unprivileged_needs_the_uio_node(env: &Env) -> Outcome {
         if !become_nobody() {
             return 10;
         }
-        let (Ok(dev), Ok(buf)) = (ImportDevice::open(), buffers::system_heap(4096)) else { return 11 };
-        let imported = dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()).is_ok();
+        let (Ok(dev), Ok(buf)) = (ImportDevice::open(), buffers::system_heap(4096)) else {
+            return 11;
+        };
+        let imported = dev
+            .import(&uio, &buf, Direction::ToDevice, ImportFlags::default())
+            .is_ok();
         if imported {
             0
         } else {
             12
         }
     })?;
-    check!(granted == 0, "child holding the uio fd: step {granted} went wrong");
+    check!(
+        granted == 0,
+        "child holding the uio fd: step {granted} went wrong"
+    );
     Ok(())
 }
 
@@ -876,9 +1532,16 @@ fn t_kill_9_releases_everything(env: &Env) -> Outcome {
                 let uio = Uio::for_pci_device(&pci).ok()?;
                 let mut held = Vec::new();
                 for k in 0..4 {
-                    let buf = if (i + k) % 2 == 0 { buffers::system_heap(8192) } else { buffers::udmabuf(2 * page_size(), true) };
+                    let buf = if (i + k) % 2 == 0 {
+                        buffers::system_heap(8192)
+                    } else {
+                        buffers::udmabuf(2 * page_size(), true)
+                    };
                     let buf = buf.ok()?;
-                    held.push(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()).ok()?);
+                    held.push(
+                        dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default())
+                            .ok()?,
+                    );
                 }
                 std::mem::forget(held);
                 std::mem::forget(dev);
@@ -916,9 +1579,20 @@ fn t_kill_9_releases_everything(env: &Env) -> Outcome {
         libc::close(ready_r);
         libc::close(ready_w);
     }
-    check!(ready == children, "only {ready} of {children} children imported");
-    check!(alive == 4 * children as u64, "{alive} imports alive before the kill, expected {}", 4 * children);
-    check!(counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0, "after kill -9: {:?}", summary()?);
+    check!(
+        ready == children,
+        "only {ready} of {children} children imported"
+    );
+    check!(
+        alive == 4 * children as u64,
+        "{alive} imports alive before the kill, expected {}",
+        4 * children
+    );
+    check!(
+        counter("imports_alive")? == 0 && counter("bytes_mapped")? == 0,
+        "after kill -9: {:?}",
+        summary()?
+    );
     check!(attachments_of(&pci)? == 0, "attachments left after kill -9");
     Ok(())
 }
@@ -928,7 +1602,14 @@ fn meminfo() -> Result<(i64, i64), String> {
     let text = fs::read_to_string("/proc/meminfo").map_err(|e| e.to_string())?;
     let get = |key: &str| {
         text.lines()
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_end_matches(" kB").parse::<i64>().unwrap_or(-1)))
+            .find_map(|l| {
+                l.strip_prefix(key).map(|v| {
+                    v.trim()
+                        .trim_end_matches(" kB")
+                        .parse::<i64>()
+                        .unwrap_or(-1)
+                })
+            })
             .ok_or(format!("no {key} in /proc/meminfo"))
     };
     Ok((get("MemAvailable:")?, get("SUnreclaim:")?))
@@ -946,7 +1627,11 @@ fn t_memory_back_to_baseline(env: &Env) -> Outcome {
         let dev = ok!(ImportDevice::open());
         let mut held = Vec::new();
         for i in 0..150 {
-            let buf = if i % 3 == 0 { ok!(buffers::udmabuf(16 * page_size(), true)) } else { ok!(buffers::system_heap(65536)) };
+            let buf = if i % 3 == 0 {
+                ok!(buffers::udmabuf(16 * page_size(), true))
+            } else {
+                ok!(buffers::system_heap(65536))
+            };
             let imp = ok!(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()));
             if hold {
                 held.push(imp.handle());
@@ -967,9 +1652,20 @@ fn t_memory_back_to_baseline(env: &Env) -> Outcome {
     }
     let (avail1, slab1) = meminfo()?;
     println!("memory: MemAvailable {avail0} -> {avail1} KiB, SUnreclaim {slab0} -> {slab1} KiB over 900 imports");
-    check!(avail0 - avail1 < 4096, "MemAvailable fell by {} KiB over 900 imports", avail0 - avail1);
-    check!(slab1 - slab0 < 2048, "unreclaimable slab grew by {} KiB over 900 imports", slab1 - slab0);
-    check!(counter("imports_alive")? == 0 && attachments_of(pci)? == 0, "imports left");
+    check!(
+        avail0 - avail1 < 4096,
+        "MemAvailable fell by {} KiB over 900 imports",
+        avail0 - avail1
+    );
+    check!(
+        slab1 - slab0 < 2048,
+        "unreclaimable slab grew by {} KiB over 900 imports",
+        slab1 - slab0
+    );
+    check!(
+        counter("imports_alive")? == 0 && attachments_of(pci)? == 0,
+        "imports left"
+    );
     Ok(())
 }
 
@@ -997,28 +1693,57 @@ fn t_new_id_binds_another_device(env: &Env) -> Outcome {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .find(|a| {
-            pci_attr(a, "vendor").as_deref() == Ok("0x8086") && pci_attr(a, "device").as_deref() == Ok("0x2922")
+            pci_attr(a, "vendor").as_deref() == Ok("0x8086")
+                && pci_attr(a, "device").as_deref() == Ok("0x2922")
         })
         .ok_or("no ICH9 AHCI controller in this machine")?;
-    check!(driver_of(&pci).is_none(), "{pci} already has driver {:?}", driver_of(&pci));
-    fs::write("/sys/bus/pci/drivers/uio_dmabuf/new_id", format!("{vendor} {device}")).map_err(|e| format!("new_id: {e}"))?;
+    check!(
+        driver_of(&pci).is_none(),
+        "{pci} already has driver {:?}",
+        driver_of(&pci)
+    );
+    fs::write(
+        "/sys/bus/pci/drivers/uio_dmabuf/new_id",
+        format!("{vendor} {device}"),
+    )
+    .map_err(|e| format!("new_id: {e}"))?;
     let result = (|| {
-        check!(driver_of(&pci).as_deref() == Some("uio_dmabuf"), "{pci} not bound after new_id");
+        check!(
+            driver_of(&pci).as_deref() == Some("uio_dmabuf"),
+            "{pci} not bound after new_id"
+        );
         let uio = ok!(Uio::for_pci_device(&pci));
         let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
-        check!(name.trim() == "BAR5", "AHCI map0 is {name:?}, expected its memory BAR5");
+        check!(
+            name.trim() == "BAR5",
+            "AHCI map0 is {name:?}, expected its memory BAR5"
+        );
         let info = ok!(ok!(ImportDevice::open()).info(&uio));
-        let want = if env.dma_bits == 64 { u64::MAX } else { 0xffff_ffff };
-        check!(info.dma_mask == want, "mask for a non-edu device {:#x}, expected {want:#x}", info.dma_mask);
+        let want = if env.dma_bits == 64 {
+            u64::MAX
+        } else {
+            0xffff_ffff
+        };
+        check!(
+            info.dma_mask == want,
+            "mask for a non-edu device {:#x}, expected {want:#x}",
+            info.dma_mask
+        );
         let dev = ok!(ImportDevice::open());
         let buf = ok!(buffers::system_heap(8192));
         let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
-        check!(attachments_of(&pci)? == 1, "import on {pci} not attached to it");
+        check!(
+            attachments_of(&pci)? == 1,
+            "import on {pci} not attached to it"
+        );
         drop(imp);
         Ok(())
     })();
     let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
-    let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/remove_id", format!("{vendor} {device}"));
+    let _ = fs::write(
+        "/sys/bus/pci/drivers/uio_dmabuf/remove_id",
+        format!("{vendor} {device}"),
+    );
     result?;
     check!(driver_of(&pci).is_none(), "{pci} still bound after unbind");
     Ok(())
@@ -1031,19 +1756,30 @@ fn t_foreign_uio_device_is_refused(env: &Env) -> Outcome {
     let override_path = format!("/sys/bus/pci/devices/{pci}/driver_override");
     unbind(&pci)?;
     let moved = (|| {
-        fs::write(&override_path, "uio_pci_generic").map_err(|e| format!("driver_override: {e}"))?;
+        fs::write(&override_path, "uio_pci_generic")
+            .map_err(|e| format!("driver_override: {e}"))?;
         fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
-        check!(driver_of(&pci).as_deref() == Some("uio_pci_generic"), "{pci} not on uio_pci_generic");
+        check!(
+            driver_of(&pci).as_deref() == Some("uio_pci_generic"),
+            "{pci} not on uio_pci_generic"
+        );
         let foreign = ok!(Uio::for_pci_device(&pci));
         let dev = ok!(ImportDevice::open());
         let buf = ok!(buffers::system_heap(4096));
-        expect_errno(dev.info(&foreign), libc::ENODEV, "INFO with a uio_pci_generic fd")?;
+        expect_errno(
+            dev.info(&foreign),
+            libc::ENODEV,
+            "INFO with a uio_pci_generic fd",
+        )?;
         expect_errno(
             dev.import(&foreign, &buf, Direction::ToDevice, ImportFlags::default()),
             libc::ENODEV,
             "IMPORT with a uio_pci_generic fd",
         )?;
-        check!(attachments_of(&pci)? == 0, "attachment on the foreign device");
+        check!(
+            attachments_of(&pci)? == 0,
+            "attachment on the foreign device"
+        );
         Ok(())
     })();
     let _ = fs::write(format!("/sys/bus/pci/devices/{pci}/driver/unbind"), &pci);
@@ -1060,7 +1796,11 @@ fn t_foreign_uio_device_is_refused(env: &Env) -> Outcome {
 fn churn(dev: &ImportDevice, uio: &Uio, rounds: usize, allowed: &[i32]) -> Result<usize, String> {
     let mut done = 0;
     for i in 0..rounds {
-        let buf = if i % 2 == 0 { buffers::system_heap(8192) } else { buffers::udmabuf(4 * page_size(), true) };
+        let buf = if i % 2 == 0 {
+            buffers::system_heap(8192)
+        } else {
+            buffers::udmabuf(4 * page_size(), true)
+        };
         let buf = ok!(buf);
         let step = (|| {
             let imp = dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?;
@@ -1083,8 +1823,13 @@ fn t_threads_share_one_fd(env: &Env) -> Outcome {
     let dev = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(pci));
     let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..8).map(|_| s.spawn(|| churn(&dev, &uio, 25, &[]))).collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(Err("worker panicked".into()))).collect()
+        let workers: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| churn(&dev, &uio, 25, &[])))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or(Err("worker panicked".into())))
+            .collect()
     });
     for r in results {
         check!(r? == 25, "a worker lost rounds");
@@ -1124,7 +1869,9 @@ fn t_fds_closed_and_dup_ed_under_importers(env: &Env) -> Outcome {
                             let _ = dev.sync(a.handle, true);
                             dev.release(a.handle).map_err(|e| format!("release: {e}"))?;
                         }
-                        Err(e) if [libc::EBADF, libc::EINVAL, libc::EEXIST, libc::ENODEV].contains(&e.errno) => {}
+                        Err(e)
+                            if [libc::EBADF, libc::EINVAL, libc::EEXIST, libc::ENODEV]
+                                .contains(&e.errno) => {}
                         Err(e) => return Err(format!("import from a churned fd: {e}")),
                     }
                 }
@@ -1134,7 +1881,11 @@ fn t_fds_closed_and_dup_ed_under_importers(env: &Env) -> Outcome {
         for _ in 0..2 {
             handles.push(s.spawn(|| {
                 for i in 0..40 {
-                    let Ok(next) = (if i % 2 == 0 { buffers::system_heap(8192) } else { buffers::udmabuf(2 * page_size(), true) }) else {
+                    let Ok(next) = (if i % 2 == 0 {
+                        buffers::system_heap(8192)
+                    } else {
+                        buffers::udmabuf(2 * page_size(), true)
+                    }) else {
                         return Err("allocating a dma-buf".to_string());
                     };
                     let target = shared.load(Relaxed);
@@ -1149,7 +1900,10 @@ fn t_fds_closed_and_dup_ed_under_importers(env: &Env) -> Outcome {
         }
         std::thread::sleep(std::time::Duration::from_millis(3000));
         stop.store(true, Relaxed);
-        handles.into_iter().map(|h| h.join().unwrap_or(Err("thread panicked".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err("thread panicked".into())))
+            .collect()
     });
     let mut imported = 0;
     for r in results {
@@ -1174,7 +1928,9 @@ fn t_unbind_during_imports(env: &Env) -> Outcome {
                         // The device may be gone between opening its node and
                         // importing, or mid-way: ENODEV (and ENOENT for the
                         // uio node) are the documented outcomes.
-                        let Ok(uio) = Uio::for_pci_device(&pci) else { continue };
+                        let Ok(uio) = Uio::for_pci_device(&pci) else {
+                            continue;
+                        };
                         total += churn(&dev, &uio, 4, &[libc::ENODEV])?;
                     }
                     Ok(total)
@@ -1194,15 +1950,20 @@ fn t_unbind_during_imports(env: &Env) -> Outcome {
         }
         std::thread::sleep(std::time::Duration::from_millis(400));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut results: Vec<Result<usize, String>> =
-            workers.into_iter().map(|w| w.join().unwrap_or(Err("worker panicked".into()))).collect();
+        let mut results: Vec<Result<usize, String>> = workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or(Err("worker panicked".into())))
+            .collect();
         results.push(cycle.map(|()| 0));
         results
     });
     for r in results {
         r?;
     }
-    check!(attachments_of(&pci)? == 0, "attachments left after unbind cycles");
+    check!(
+        attachments_of(&pci)? == 0,
+        "attachments left after unbind cycles"
+    );
     // The device works after the last rebind.
     let dev = ok!(ImportDevice::open());
     let uio = ok!(Uio::for_pci_device(&pci));
@@ -1224,10 +1985,13 @@ fn t_smoke_dma_one_page(env: &Env) -> Outcome {
     let mut src = dma_buf::DmaBuf::from(src_fd.try_clone().map_err(|e| e.to_string())?)
         .memory_map()
         .map_err(|e| e.to_string())?;
-    src.write(|b, _: Option<()>| {
-        b[..len].copy_from_slice(&pattern);
-        Ok(())
-    }, None)
+    src.write(
+        |b, _: Option<()>| {
+            b[..len].copy_from_slice(&pattern);
+            Ok(())
+        },
+        None,
+    )
     .map_err(|e| e.to_string())?;
     let src_imp = ok!(dev.import(&uio, &src_fd, Direction::ToDevice, ImportFlags::default()));
     let dst_imp = ok!(dev.import(&uio, &dst_fd, Direction::FromDevice, ImportFlags::default()));
@@ -1242,8 +2006,12 @@ fn t_smoke_dma_one_page(env: &Env) -> Outcome {
     let same = dst
         .read(|b, _: Option<()>| Ok(b[..len] == pattern[..]), None)
         .map_err(|e| e.to_string())?;
-    check!(same, "destination differs from the source after DMA through edu (addresses {:#x} -> {:#x})",
-        src_imp.segments()[0].dma_addr, dst_imp.segments()[0].dma_addr);
+    check!(
+        same,
+        "destination differs from the source after DMA through edu (addresses {:#x} -> {:#x})",
+        src_imp.segments()[0].dma_addr,
+        dst_imp.segments()[0].dma_addr
+    );
     Ok(())
 }
 
@@ -1256,26 +2024,41 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("import-udmabuf-scattered", t_import_udmabuf_scattered),
     ("import-every-direction", t_import_every_direction),
     ("contiguous-flag", t_contiguous_flag),
-    ("handles-small-and-per-file", t_handles_are_small_and_per_file),
+    (
+        "handles-small-and-per-file",
+        t_handles_are_small_and_per_file,
+    ),
     ("same-buffer-once-per-device", t_same_buffer_once_per_device),
     ("dmabuf-outlives-its-fd", t_dmabuf_outlives_its_fd),
     ("close-without-release", t_close_without_release),
     ("import-errors", t_import_errors),
-    ("output-fault-undoes-import", t_argument_struct_fault_after_import),
+    (
+        "output-fault-undoes-import",
+        t_argument_struct_fault_after_import,
+    ),
     ("outputs-are-fully-written", t_outputs_are_fully_written),
     ("other-ioctl-errors", t_other_ioctl_errors),
     ("smoke-dma-one-page", t_smoke_dma_one_page),
     ("memory-beyond-the-mask", t_memory_beyond_the_mask),
     ("debugfs-counters", t_debugfs_counters),
-    ("unprivileged-needs-the-uio-node", t_unprivileged_needs_the_uio_node),
+    (
+        "unprivileged-needs-the-uio-node",
+        t_unprivileged_needs_the_uio_node,
+    ),
     ("kill-9-releases-everything", t_kill_9_releases_everything),
     ("memory-back-to-baseline", t_memory_back_to_baseline),
     ("new-id-binds-another-device", t_new_id_binds_another_device),
-    ("foreign-uio-device-is-refused", t_foreign_uio_device_is_refused),
+    (
+        "foreign-uio-device-is-refused",
+        t_foreign_uio_device_is_refused,
+    ),
     ("threads-share-one-fd", t_threads_share_one_fd),
     ("unbind-with-imports-alive", t_unbind_with_imports_alive),
     ("unbind-during-imports", t_unbind_during_imports),
-    ("fds-closed-and-dup-ed-under-importers", t_fds_closed_and_dup_ed_under_importers),
+    (
+        "fds-closed-and-dup-ed-under-importers",
+        t_fds_closed_and_dup_ed_under_importers,
+    ),
     ("rmmod-refused-while-open", t_rmmod_refused_while_open),
     ("per-file-limits", t_per_file_limits),
 ];
@@ -1294,13 +2077,18 @@ fn main() -> ExitCode {
             continue;
         }
         // Every test must leave nothing mapped behind.
-        let outcome = Env::detect().and_then(|env| test(&env)).and_then(|()| match summary() {
-            Ok(s) if s.iter().any(|(k, v)| (k == "imports_alive" || k == "bytes_mapped") && *v != 0) => {
-                Err(format!("left imports behind: {s:?}"))
-            }
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        });
+        let outcome = Env::detect()
+            .and_then(|env| test(&env))
+            .and_then(|()| match summary() {
+                Ok(s)
+                    if s.iter()
+                        .any(|(k, v)| (k == "imports_alive" || k == "bytes_mapped") && *v != 0) =>
+                {
+                    Err(format!("left imports behind: {s:?}"))
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            });
         match outcome {
             Ok(()) => println!("PASS {name}"),
             Err(msg) => {

@@ -115,7 +115,10 @@ fn list(mut opts: Opts) -> Result<(), String> {
         println!("no device bound to {}", sysfs::DRIVER_NAME);
         return Ok(());
     }
-    println!("{:<14} {:<10} {:<6} {:<20} IOMMU", "DEVICE", "ID", "UIO", "DMA MASK");
+    println!(
+        "{:<14} {:<10} {:<6} {:<20} IOMMU",
+        "DEVICE", "ID", "UIO", "DMA MASK"
+    );
     for (d, info) in rows {
         println!(
             "{:<14} {:04x}:{:04x}  {:<6} {:<20} {}",
@@ -123,8 +126,10 @@ fn list(mut opts: Opts) -> Result<(), String> {
             d.vendor,
             d.device,
             d.uio.as_deref().unwrap_or("-"),
-            info.as_ref().map_or("?".into(), |i| format!("{:#x}", i.dma_mask)),
-            info.as_ref().map_or("?", |i| if i.iommu { "yes" } else { "no" }),
+            info.as_ref()
+                .map_or("?".into(), |i| format!("{:#x}", i.dma_mask)),
+            info.as_ref()
+                .map_or("?", |i| if i.iommu { "yes" } else { "no" }),
         );
     }
     Ok(())
@@ -136,7 +141,9 @@ fn import(mut opts: Opts) -> Result<(), String> {
     let heap = opts.value("--heap")?.unwrap_or_else(|| "system".into());
     let size_arg = opts.value("--size")?.unwrap_or_else(|| "1M".into());
     let size = parse_size(&size_arg).ok_or(format!("bad size '{size_arg}'"))?;
-    let dir_arg = opts.value("--direction")?.unwrap_or_else(|| "bidirectional".into());
+    let dir_arg = opts
+        .value("--direction")?
+        .unwrap_or_else(|| "bidirectional".into());
     let dir = Direction::parse(&dir_arg).ok_or(format!("bad direction '{dir_arg}'"))?;
     let device = opts.value("--device")?;
     opts.finish()?;
@@ -166,7 +173,11 @@ fn import(mut opts: Opts) -> Result<(), String> {
             segs.join(",")
         );
     } else {
-        let source = if heap == "system" { "the system heap".to_string() } else { heap.clone() };
+        let source = if heap == "system" {
+            "the system heap".to_string()
+        } else {
+            heap.clone()
+        };
         println!(
             "imported {} bytes from {source} into {pci} ({}): handle {}, {} segment(s)",
             imp.size(),
@@ -187,7 +198,12 @@ fn us(ns: f64) -> String {
 }
 
 fn row(name: &str, s: &Stats) {
-    println!("  {name:<44} {:>10} {:>10} {:>7}", us(s.median_ns), us(s.p99_ns), s.samples);
+    println!(
+        "  {name:<44} {:>10} {:>10} {:>7}",
+        us(s.median_ns),
+        us(s.p99_ns),
+        s.samples
+    );
 }
 
 fn bench_cmd(mut opts: Opts) -> Result<(), String> {
@@ -199,7 +215,11 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     let pci = device_or_first(device)?;
     let peer = match peer {
         Some(p) => Some(p),
-        None => sysfs::bound_devices().map_err(|e| e.to_string())?.into_iter().map(|d| d.address).find(|a| *a != pci),
+        None => sysfs::bound_devices()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|d| d.address)
+            .find(|a| *a != pci),
     };
     let uio = Uio::for_pci_device(&pci).map_err(e)?;
     let dev = ImportDevice::open().map_err(e)?;
@@ -207,25 +227,53 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").to_string())))
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:")
+                    .map(|v| v.trim().trim_end_matches(" kB").to_string())
+            })
+        })
         .unwrap_or_default();
     let mut json = Vec::new();
-    println!("uio-dmabuf bench on {pci} ({}): IOMMU {}, DMA mask {:#x}, {} KiB RAM{}", uio.name(),
-        if info.iommu { "yes" } else { "no" }, info.dma_mask, mem_kib, if quick { ", quick" } else { "" });
+    println!(
+        "uio-dmabuf bench on {pci} ({}): IOMMU {}, DMA mask {:#x}, {} KiB RAM{}",
+        uio.name(),
+        if info.iommu { "yes" } else { "no" },
+        info.dma_mask,
+        mem_kib,
+        if quick { ", quick" } else { "" }
+    );
     json.push(format!("\"device\":\"{pci}\",\"iommu\":{},\"dma_mask\":{},\"mem_kib\":{},\"cmdline\":\"{}\",\"quick\":{quick}",
         info.iommu, info.dma_mask, mem_kib, cmdline.trim()));
-    println!("  {:<44} {:>10} {:>10} {:>7}", "MEASUREMENT (per operation)", "MEDIAN us", "P99 us", "N");
+    println!(
+        "  {:<44} {:>10} {:>10} {:>7}",
+        "MEASUREMENT (per operation)", "MEDIAN us", "P99 us", "N"
+    );
 
     // 2a. The syscall floor.
-    let floor = bench::measure(100, if quick { 500 } else { 3000 }, || bench::noop_ioctl(&dev)).map_err(e)?;
+    let floor = bench::measure(100, if quick { 500 } else { 3000 }, || {
+        bench::noop_ioctl(&dev)
+    })
+    .map_err(e)?;
     row("no-op ioctl (syscall floor)", &floor);
     json.push(format!("\"noop_ioctl\":{}", floor.json()));
 
     // 1. Import + release per size, without and with the segment list read out.
     let sizes: &[(usize, usize)] = if quick {
-        &[(4 << 10, 100), (64 << 10, 100), (1 << 20, 50), (16 << 20, 10)]
+        &[
+            (4 << 10, 100),
+            (64 << 10, 100),
+            (1 << 20, 50),
+            (16 << 20, 10),
+        ]
     } else {
-        &[(4 << 10, 400), (64 << 10, 400), (1 << 20, 200), (16 << 20, 50), (256 << 20, 20)]
+        &[
+            (4 << 10, 400),
+            (64 << 10, 400),
+            (1 << 20, 200),
+            (16 << 20, 50),
+            (256 << 20, 20),
+        ]
     };
     let mut rows = Vec::new();
     for &(size, iters) in sizes {
@@ -234,12 +282,27 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         let buf = buffers::system_heap(size).map_err(e)?;
         let kernel = bench::kernel_floor(&buf, iters as u32).map_err(e)?;
         row(&format!("import+release {} KiB", size >> 10), &bare);
-        row(&format!("import+release {} KiB, segments read out", size >> 10), &read);
+        row(
+            &format!("import+release {} KiB, segments read out", size >> 10),
+            &read,
+        );
         let overhead = match &kernel {
             Some(k) => {
-                row(&format!("floor: in-kernel get+attach+map+unmap+detach+put {} KiB", size >> 10), k);
+                row(
+                    &format!(
+                        "floor: in-kernel get+attach+map+unmap+detach+put {} KiB",
+                        size >> 10
+                    ),
+                    k,
+                );
                 let ratio = bare.median_ns / (floor.median_ns + k.median_ns);
-                println!("  {:<44} {ratio:>10.2}", format!("overhead = ours / (syscall + in-kernel), {} KiB", size >> 10));
+                println!(
+                    "  {:<44} {ratio:>10.2}",
+                    format!(
+                        "overhead = ours / (syscall + in-kernel), {} KiB",
+                        size >> 10
+                    )
+                );
                 format!("{ratio:.3}")
             }
             None => "null".into(),
@@ -251,7 +314,8 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
 
     // 3. Segment readout.
     let pages = if quick { 2048 } else { 12288 };
-    let (n, one, paged, copy) = bench::segment_readout(&dev, &uio, pages, if quick { 5 } else { 20 }).map_err(e)?;
+    let (n, one, paged, copy) =
+        bench::segment_readout(&dev, &uio, pages, if quick { 5 } else { 20 }).map_err(e)?;
     let per_s = |s: &Stats| n as f64 / (s.median_ns / 1e9);
     println!("  segment readout, {n} segments of a {pages}-page udmabuf (readout only):");
     row("  through IMPORT's array (minus bare IMPORT)", &one);
@@ -261,29 +325,51 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         one.json(), paged.json(), copy.json(), per_s(&one), per_s(&paged)));
 
     // 4. Scaling with live imports, and threads.
-    let lives: &[usize] = if quick { &[1, 100, 2000] } else { &[1, 100, 10000, 65000] };
+    let lives: &[usize] = if quick {
+        &[1, 100, 2000]
+    } else {
+        &[1, 100, 10000, 65000]
+    };
     let mut scale = Vec::new();
     let mut base = 0.0;
     for &live in lives {
-        let s = bench::with_live_imports(&dev, &uio, live, if quick { 100 } else { 300 }).map_err(e)?;
+        let s =
+            bench::with_live_imports(&dev, &uio, live, if quick { 100 } else { 300 }).map_err(e)?;
         if live == 1 {
             base = s.median_ns;
         }
-        row(&format!("import+release with {live} live imports ({:.2}x)", s.median_ns / base), &s);
-        scale.push(format!("{{\"live\":{live},\"stats\":{},\"ratio\":{:.3}}}", s.json(), s.median_ns / base));
+        row(
+            &format!(
+                "import+release with {live} live imports ({:.2}x)",
+                s.median_ns / base
+            ),
+            &s,
+        );
+        scale.push(format!(
+            "{{\"live\":{live},\"stats\":{},\"ratio\":{:.3}}}",
+            s.json(),
+            s.median_ns / base
+        ));
     }
     json.push(format!("\"scaling\":[{}]", scale.join(",")));
     let ms = if quick { 1000 } else { 4000 };
     let one_fd = bench::threads_throughput(&uio, 8, true, ms).map_err(e)?;
     let many_fd = bench::threads_throughput(&uio, 8, false, ms).map_err(e)?;
-    println!("  8 threads: {one_fd:.0} import+release/s on one fd, {many_fd:.0}/s on 8 fds ({:.2}x)", one_fd / many_fd);
-    json.push(format!("\"threads\":{{\"one_fd_per_s\":{one_fd:.0},\"eight_fds_per_s\":{many_fd:.0}}}"));
+    println!(
+        "  8 threads: {one_fd:.0} import+release/s on one fd, {many_fd:.0}/s on 8 fds ({:.2}x)",
+        one_fd / many_fd
+    );
+    json.push(format!(
+        "\"threads\":{{\"one_fd_per_s\":{one_fd:.0},\"eight_fds_per_s\":{many_fd:.0}}}"
+    ));
 
     // 5. Memory per import.
     let count = if quick { 1000 } else { 10000 };
     let per = bench::memory_per_import(&dev, &uio, count).map_err(e)?;
     println!("  kernel memory per live import (unreclaimable slab / {count}): {per:.0} bytes");
-    json.push(format!("\"memory_per_import_bytes\":{per:.0},\"memory_imports\":{count}"));
+    json.push(format!(
+        "\"memory_per_import_bytes\":{per:.0},\"memory_imports\":{count}"
+    ));
 
     // 6. Interrupt round trip: ours vs uio_pci_generic.
     let irq_iters = if quick { 50 } else { 300 };
@@ -294,7 +380,11 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         match peer_irq(peer, irq_iters) {
             Ok(generic) => {
                 row("IRQ round trip, uio_pci_generic (config write)", &generic);
-                irq_json += &format!(",\"uio_pci_generic\":{},\"ratio\":{:.3}", generic.json(), ours.median_ns / generic.median_ns);
+                irq_json += &format!(
+                    ",\"uio_pci_generic\":{},\"ratio\":{:.3}",
+                    generic.json(),
+                    ours.median_ns / generic.median_ns
+                );
             }
             Err(msg) => println!("  IRQ round trip, uio_pci_generic: not measured ({msg})"),
         }
@@ -304,14 +394,25 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     // 7. edu DMA rate (QEMU-bound: edu's engine runs off a 100 ms timer).
     let edu = uio_dmabuf::edu::Edu::new(&uio).map_err(e)?;
     let buf = buffers::system_heap(4096).map_err(e)?;
-    let imp = dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()).map_err(e)?;
+    let imp = dev
+        .import(&uio, &buf, Direction::Bidirectional, ImportFlags::default())
+        .map_err(e)?;
     let addr = imp.segments()[0].dma_addr;
     let mut dma = Vec::new();
     for len in [64usize, 512, 4095] {
-        let s = bench::measure(1, if quick { 3 } else { 10 }, || edu.dma(addr, 0, len, false)).map_err(e)?;
+        let s = bench::measure(1, if quick { 3 } else { 10 }, || {
+            edu.dma(addr, 0, len, false)
+        })
+        .map_err(e)?;
         let rate = len as f64 / (s.median_ns / 1e9);
-        println!("  edu DMA of {len} bytes RAM->device: {:.1} ms median, {rate:.0} bytes/s", s.median_ns / 1e6);
-        dma.push(format!("{{\"bytes\":{len},\"stats\":{},\"bytes_per_s\":{rate:.0}}}", s.json()));
+        println!(
+            "  edu DMA of {len} bytes RAM->device: {:.1} ms median, {rate:.0} bytes/s",
+            s.median_ns / 1e6
+        );
+        dma.push(format!(
+            "{{\"bytes\":{len},\"stats\":{},\"bytes_per_s\":{rate:.0}}}",
+            s.json()
+        ));
     }
     json.push(format!("\"edu_dma\":[{}]", dma.join(",")));
     println!("BENCH-JSON {{{}}}", json.join(","));
@@ -320,10 +421,14 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
 
 /// Moves `peer` to uio_pci_generic, measures its IRQ round trip, moves it back.
 fn peer_irq(peer: &str, iters: usize) -> Result<Stats, String> {
-    let write = |path: String, v: &str| std::fs::write(&path, v).map_err(|e| format!("{path}: {e}"));
+    let write =
+        |path: String, v: &str| std::fs::write(&path, v).map_err(|e| format!("{path}: {e}"));
     write("/sys/bus/pci/drivers/uio_dmabuf/unbind".into(), peer)?;
     let result = (|| {
-        write(format!("/sys/bus/pci/devices/{peer}/driver_override"), "uio_pci_generic")?;
+        write(
+            format!("/sys/bus/pci/devices/{peer}/driver_override"),
+            "uio_pci_generic",
+        )?;
         write("/sys/bus/pci/drivers_probe".into(), peer)?;
         let uio = Uio::for_pci_device(peer).map_err(|e| e.to_string())?;
         let unmask = bench::pci_unmask_intx(peer).map_err(|e| e.to_string())?;
@@ -350,7 +455,11 @@ fn device_or_first(device: Option<String>) -> Result<String, String> {
 
 fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let json = opts.flag("--json");
-    let syncs = if opts.flag("--skip-cpu-sync") { Syncs::SkipCpu } else { Syncs::All };
+    let syncs = if opts.flag("--skip-cpu-sync") {
+        Syncs::SkipCpu
+    } else {
+        Syncs::All
+    };
     let size_arg = opts.value("--size")?.unwrap_or_else(|| "32K".into());
     let size = parse_size(&size_arg).ok_or(format!("bad size '{size_arg}'"))?;
     let device = opts.value("--device")?;
@@ -360,7 +469,10 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let front = ImportDevice::open().map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
     for exporter in [Exporter::SystemHeap, Exporter::Udmabuf] {
-        reports.push(selftest::run(&front, &uio, exporter, size, syncs).map_err(|e| format!("{}: {e}", exporter.name()))?);
+        reports.push(
+            selftest::run(&front, &uio, exporter, size, syncs)
+                .map_err(|e| format!("{}: {e}", exporter.name()))?,
+        );
     }
     let pass = reports.iter().all(|r| r.mismatches == 0);
     if json {
@@ -378,11 +490,24 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
                 )
             })
             .collect();
-        println!("{{\"device\":\"{pci}\",\"pass\":{pass},\"runs\":[{}]}}", rows.join(","));
+        println!(
+            "{{\"device\":\"{pci}\",\"pass\":{pass},\"runs\":[{}]}}",
+            rows.join(",")
+        );
     } else {
-        println!("edu DMA self-test on {pci} ({}), {size} bytes per buffer{}", uio.name(),
-            if syncs == Syncs::SkipCpu { ", WITHOUT the destination's SYNC FOR_CPU" } else { "" });
-        println!("{:<12} {:>9} {:>9} {:>12} {:>11}  RESULT", "BUFFER", "SIZE", "SEGMENTS", "BYTES MOVED", "MISMATCHES");
+        println!(
+            "edu DMA self-test on {pci} ({}), {size} bytes per buffer{}",
+            uio.name(),
+            if syncs == Syncs::SkipCpu {
+                ", WITHOUT the destination's SYNC FOR_CPU"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "{:<12} {:>9} {:>9} {:>12} {:>11}  RESULT",
+            "BUFFER", "SIZE", "SEGMENTS", "BYTES MOVED", "MISMATCHES"
+        );
         for r in &reports {
             println!(
                 "{:<12} {:>9} {:>4}/{:<4} {:>12} {:>11}  {}",
@@ -402,7 +527,11 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let cmd = if args.is_empty() { String::new() } else { args.remove(0) };
+    let cmd = if args.is_empty() {
+        String::new()
+    } else {
+        args.remove(0)
+    };
     let opts = Opts { args };
     let result = match cmd.as_str() {
         "list" => list(opts),
@@ -446,12 +575,21 @@ mod tests {
 
     #[test]
     fn options_are_taken_and_leftovers_rejected() {
-        let mut o = Opts { args: vec!["--size".into(), "4K".into(), "--json".into(), "extra".into()] };
+        let mut o = Opts {
+            args: vec![
+                "--size".into(),
+                "4K".into(),
+                "--json".into(),
+                "extra".into(),
+            ],
+        };
         assert!(o.flag("--json"));
         assert_eq!(o.value("--size").unwrap(), Some("4K".into()));
         assert_eq!(o.value("--heap").unwrap(), None);
         assert!(o.finish().is_err());
-        let mut o = Opts { args: vec!["--size".into()] };
+        let mut o = Opts {
+            args: vec!["--size".into()],
+        };
         assert!(o.value("--size").is_err());
     }
 }
