@@ -332,6 +332,9 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     };
     let mut scale = Vec::new();
     let mut base = 0.0;
+    // Warm up the path (allocator caches, KASAN quarantine) so that the
+    // 1-import baseline is not measured cold.
+    bench::with_live_imports(&dev, &uio, 1, if quick { 100 } else { 300 }).map_err(e)?;
     for &live in lives {
         let s =
             bench::with_live_imports(&dev, &uio, live, if quick { 100 } else { 300 }).map_err(e)?;
