@@ -224,6 +224,20 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     let uio = Uio::for_pci_device(&pci).map_err(e)?;
     let dev = ImportDevice::open().map_err(e)?;
     let info = dev.info(&uio).map_err(e)?;
+    // Holding 10,000 buffers at once needs more descriptors than the default.
+    let nofile = libc::rlimit {
+        rlim_cur: 1 << 17,
+        rlim_max: 1 << 17,
+    };
+    // SAFETY: Plain syscall on this process.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &nofile) };
+    // Behind an IOMMU the device's IOVA space is its mask: larger buffers, or
+    // more live imports than fit, cannot be mapped at all.
+    let iova_space = if info.iommu {
+        info.dma_mask.saturating_add(1)
+    } else {
+        u64::MAX
+    };
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -277,6 +291,13 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     };
     let mut rows = Vec::new();
     for &(size, iters) in sizes {
+        if size as u64 > iova_space / 2 {
+            println!(
+                "  import+release {} KiB: skipped, more than half the IOVA space",
+                size >> 10
+            );
+            continue;
+        }
         let bare = bench::import_release(&dev, &uio, size, false, iters).map_err(e)?;
         let read = bench::import_release(&dev, &uio, size, true, iters).map_err(e)?;
         let buf = buffers::system_heap(size).map_err(e)?;
@@ -335,7 +356,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     // Warm up the path (allocator caches, KASAN quarantine) so that the
     // 1-import baseline is not measured cold.
     bench::with_live_imports(&dev, &uio, 1, if quick { 100 } else { 300 }).map_err(e)?;
-    for &live in lives {
+    for &live in lives
+        .iter()
+        .filter(|&&n| (n as u64) * 4096 <= iova_space / 2)
+    {
         let s =
             bench::with_live_imports(&dev, &uio, live, if quick { 100 } else { 300 }).map_err(e)?;
         if live == 1 {
