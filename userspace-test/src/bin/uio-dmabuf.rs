@@ -337,7 +337,14 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     let pages = if quick { 2048 } else { 12288 };
     let (n, one, paged, copy) =
         bench::segment_readout(&dev, &uio, pages, if quick { 5 } else { 20 }).map_err(e)?;
-    let per_s = |s: &Stats| n as f64 / (s.median_ns / 1e9);
+    // Segments per second; 0 where the readout is too small to resolve.
+    let per_s = |s: &Stats| {
+        if s.median_ns > 0.0 {
+            n as f64 / (s.median_ns / 1e9)
+        } else {
+            0.0
+        }
+    };
     println!("  segment readout, {n} segments of a {pages}-page udmabuf (readout only):");
     row("  through IMPORT's array (minus bare IMPORT)", &one);
     row("  through paged SEGMENTS (1024 a call)", &paged);
