@@ -15,6 +15,7 @@ pub mod error;
 pub mod import;
 pub mod selftest;
 pub mod sysfs;
+pub mod testing;
 pub mod uapi;
 pub mod uio;
 

@@ -16,14 +16,14 @@
 //! kernel's answers may still differ where timing matters, e.g. killed children).
 
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::process::ExitCode;
 
 use uio_dmabuf::buffers;
 use uio_dmabuf::import::ioctl;
 use uio_dmabuf::uapi;
 use uio_dmabuf::uio::Uio;
-use uio_dmabuf::{sysfs, ImportDevice};
+use uio_dmabuf::{sysfs, testing, ImportDevice};
 
 /// xorshift64*: small, fast, reproducible.
 struct Rng(u64);
@@ -75,7 +75,7 @@ struct Pool {
     handles: Vec<u32>,
     /// A writable buffer for segment arrays and a read-only page.
     array: Vec<uapi::uio_dmabuf_segment>,
-    ro_page: *mut libc::c_void,
+    ro_page: testing::AnonMap,
 }
 
 impl Pool {
@@ -120,7 +120,7 @@ impl Pool {
             0..=6 if capacity as usize <= self.array.len() => self.array.as_mut_ptr() as u64,
             0..=6 => 0,
             7 => 0x10,
-            8 => self.ro_page as u64,
+            8 => self.ro_page.as_ptr() as u64,
             _ => 0xffff_8880_0000_0000,
         }
     }
@@ -134,26 +134,6 @@ fn new_dmabuf(rng: &mut Rng) -> Option<OwnedFd> {
         buffers::udmabuf(size, rng.chance(50))
     };
     r.ok()
-}
-
-fn eventfd() -> OwnedFd {
-    // SAFETY: Plain syscall; the descriptor is owned below.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-    assert!(fd >= 0, "eventfd");
-    // SAFETY: New descriptor we own.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for two descriptors.
-    assert_eq!(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) },
-        0,
-        "pipe"
-    );
-    // SAFETY: New descriptors we own.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
 #[derive(Default)]
@@ -427,19 +407,9 @@ fn main() -> ExitCode {
         eprintln!("fuzz: no device bound to uio_dmabuf");
         return ExitCode::FAILURE;
     }
-    let (p0, p1) = pipe();
-    let page = buffers::page_size();
-    // SAFETY: A fresh read-only anonymous page, never unmapped while in use.
-    let ro_page = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
+    let (p0, p1) = testing::pipe().expect("pipe");
+    let ro_page =
+        testing::AnonMap::new(buffers::page_size(), libc::PROT_READ).expect("read-only page");
     let mut pool = Pool {
         fronts: (0..2).filter_map(|_| ImportDevice::open().ok()).collect(),
         uios,
@@ -453,7 +423,7 @@ fn main() -> ExitCode {
                 .expect("/proc"),
             p0,
             p1,
-            eventfd(),
+            testing::eventfd().expect("eventfd"),
         ],
         handles: Vec::new(),
         array: vec![uapi::uio_dmabuf_segment::default(); 64],

@@ -8,7 +8,7 @@
 //!   uio-dmabuf-tests [--list] [NAME...]
 
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::{Command, ExitCode};
 
 use uio_dmabuf::buffers::{self, page_size};
@@ -16,7 +16,7 @@ use uio_dmabuf::edu::{self, Edu};
 use uio_dmabuf::import::ioctl;
 use uio_dmabuf::uapi;
 use uio_dmabuf::uio::Uio;
-use uio_dmabuf::{sysfs, Direction, ImportDevice, ImportFlags, Segment};
+use uio_dmabuf::{sysfs, testing, Direction, ImportDevice, ImportFlags, Segment};
 
 type Outcome = Result<(), String>;
 
@@ -585,12 +585,8 @@ fn t_import_errors(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(pci));
     let buf = ok!(buffers::system_heap(8192));
     let null = fs::File::open("/dev/null").map_err(|e| e.to_string())?;
-    let (pipe_r, _pipe_w) = {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for two descriptors.
-        check!(unsafe { libc::pipe(fds.as_mut_ptr()) } == 0, "pipe");
-        (fds[0], fds[1])
-    };
+    let (pipe_r, _pipe_w) = ok!(testing::pipe());
+    let pipe_r = pipe_r.as_raw_fd();
     let base = uapi::uio_dmabuf_import {
         uio_fd: uio.as_fd().as_raw_fd(),
         dmabuf_fd: buf.as_raw_fd(),
@@ -598,11 +594,8 @@ fn t_import_errors(env: &Env) -> Outcome {
         ..Default::default()
     };
     let closed_fd = 999;
-    // SAFETY: Plain syscall; closed by `_efd` below.
-    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-    check!(efd >= 0, "eventfd");
-    // SAFETY: New descriptor we own.
-    let _efd = unsafe { OwnedFd::from_raw_fd(efd) };
+    let eventfd = ok!(testing::eventfd());
+    let efd = eventfd.as_raw_fd();
     let regular = fs::File::open("/proc/self/status").map_err(|e| e.to_string())?;
     let cases: Vec<(&str, uapi::uio_dmabuf_import, i32)> = vec![
         (
@@ -827,28 +820,17 @@ fn t_import_errors(env: &Env) -> Outcome {
         );
     }
     // A read-only array: the segment copy faults, no import survives.
-    let page = page_size();
-    // SAFETY: A fresh anonymous read-only mapping, unmapped below.
-    let ro = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    check!(ro != libc::MAP_FAILED, "mmap");
+    let ro = ok!(testing::AnonMap::new(page_size(), libc::PROT_READ));
     let mut args = uapi::uio_dmabuf_import {
-        segments: ro as u64,
+        segments: ro.as_ptr() as u64,
         capacity: 1,
         ..base
     };
-    let r = raw_import(&dev, &mut args);
-    // SAFETY: Unmapping what we mapped.
-    unsafe { libc::munmap(ro, page) };
-    expect_errno(r, libc::EFAULT, "read-only segment array")?;
+    expect_errno(
+        raw_import(&dev, &mut args),
+        libc::EFAULT,
+        "read-only segment array",
+    )?;
     check!(attachments_of(pci)? == 0, "EFAULT left an attachment");
     // The whole argument struct unreadable.
     // SAFETY: Deliberately bad pointer; the kernel must fault cleanly.
@@ -890,8 +872,6 @@ fn t_import_errors(env: &Env) -> Outcome {
         args.reserved0 == 0 && args.reserved == [0, 0],
         "reserved output not zero"
     );
-    // SAFETY: Closing our pipe end.
-    unsafe { libc::close(pipe_r) };
     Ok(())
 }
 
@@ -996,21 +976,14 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(pci));
     let buf = ok!(buffers::system_heap(4096));
     let page = page_size();
-    // SAFETY: Two fresh anonymous pages; the second becomes read-only.
-    let base = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            2 * page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    check!(base != libc::MAP_FAILED, "mmap");
+    // Two pages; the second becomes read-only.
+    let map = ok!(testing::AnonMap::new(
+        2 * page,
+        libc::PROT_READ | libc::PROT_WRITE
+    ));
     let size = size_of::<uapi::uio_dmabuf_import>();
     // SAFETY: In bounds of the mapping.
-    let at = unsafe { base.cast::<u8>().add(page - size / 2) }.cast::<uapi::uio_dmabuf_import>();
+    let at = unsafe { map.as_ptr().add(page - size / 2) }.cast::<uapi::uio_dmabuf_import>();
     let args = uapi::uio_dmabuf_import {
         uio_fd: uio.as_fd().as_raw_fd(),
         dmabuf_fd: buf.as_raw_fd(),
@@ -1019,15 +992,10 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
     };
     // SAFETY: `at` is writable (the straddling struct is still fully RW now).
     unsafe { at.write_unaligned(args) };
-    // SAFETY: Second page of our mapping.
-    check!(
-        unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_READ) } == 0,
-        "mprotect"
-    );
+    ok!(map.protect(page, page, libc::PROT_READ));
     // SAFETY: Deliberately half-writable argument.
     let r = unsafe { ioctl(dev.fd(), uapi::IOC_IMPORT, at, "IMPORT") };
-    // SAFETY: Unmapping what we mapped.
-    unsafe { libc::munmap(base, 2 * page) };
+    drop(map);
     expect_errno(r, libc::EFAULT, "output struct straddling a read-only page")?;
     check!(
         attachments_of(pci)? == 0,
@@ -1517,12 +1485,8 @@ fn t_kill_9_releases_everything(env: &Env) -> Outcome {
     let pci = env.first()?.to_string();
     let children = 60;
     let mut pids = Vec::new();
-    let (ready_r, ready_w) = {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for two descriptors.
-        check!(unsafe { libc::pipe(fds.as_mut_ptr()) } == 0, "pipe");
-        (fds[0], fds[1])
-    };
+    let (ready_r_fd, ready_w_fd) = ok!(testing::pipe());
+    let (ready_r, ready_w) = (ready_r_fd.as_raw_fd(), ready_w_fd.as_raw_fd());
     for i in 0..children {
         // SAFETY: The child only makes syscalls, then blocks until killed.
         let pid = unsafe { libc::fork() };
@@ -1573,11 +1537,6 @@ fn t_kill_9_releases_everything(env: &Env) -> Outcome {
         let mut status = 0;
         // SAFETY: Reaping our children.
         unsafe { libc::waitpid(pid, &mut status, 0) };
-    }
-    // SAFETY: Closing our pipe.
-    unsafe {
-        libc::close(ready_r);
-        libc::close(ready_w);
     }
     check!(
         ready == children,

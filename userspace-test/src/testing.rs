@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Small OS fixtures the guest tests and the fuzzer share: pipes, eventfds and
+//! anonymous mappings with chosen protections (bogus fds and bad user pointers
+//! to hand the driver).
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+
+use crate::error::{Error, Result};
+
+/// A pipe: (read end, write end), close-on-exec.
+pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::last("pipe2"));
+    }
+    // SAFETY: Two new descriptors we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// An eventfd, close-on-exec.
+pub fn eventfd() -> Result<OwnedFd> {
+    // SAFETY: Plain syscall.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::last("eventfd"));
+    }
+    // SAFETY: A new descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// An anonymous private mapping; unmapped on drop.
+#[derive(Debug)]
+pub struct AnonMap {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl AnonMap {
+    /// Maps `len` bytes with protection `prot` (`libc::PROT_*`).
+    pub fn new(len: usize, prot: i32) -> Result<Self> {
+        // SAFETY: A fresh anonymous mapping; checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last("mmap"));
+        }
+        Ok(Self {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns NULL on success"),
+            len,
+        })
+    }
+
+    /// The start of the mapping.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Changes the protection of `[offset, offset + len)` (page aligned).
+    pub fn protect(&self, offset: usize, len: usize, prot: i32) -> Result<()> {
+        assert!(offset + len <= self.len, "protect beyond the mapping");
+        // SAFETY: A range inside our mapping.
+        if unsafe { libc::mprotect(self.ptr.as_ptr().add(offset).cast(), len, prot) } != 0 {
+            return Err(Error::last("mprotect"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AnonMap {
+    fn drop(&mut self) {
+        // SAFETY: Exactly what mmap returned.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
