@@ -31,7 +31,7 @@ pub fn eventfd() -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// An anonymous private mapping; unmapped on drop.
+/// An anonymous mapping; unmapped on drop.
 #[derive(Debug)]
 pub struct AnonMap {
     ptr: NonNull<u8>,
@@ -41,13 +41,23 @@ pub struct AnonMap {
 impl AnonMap {
     /// Maps `len` bytes with protection `prot` (`libc::PROT_*`).
     pub fn new(len: usize, prot: i32) -> Result<Self> {
+        Self::map(len, prot, libc::MAP_PRIVATE)
+    }
+
+    /// Maps `len` zeroed read-write bytes that forked children share with
+    /// their parent (`MAP_SHARED`), e.g. for counters.
+    pub fn shared(len: usize) -> Result<Self> {
+        Self::map(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)
+    }
+
+    fn map(len: usize, prot: i32, sharing: i32) -> Result<Self> {
         // SAFETY: A fresh anonymous mapping; checked below.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
                 prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                sharing | libc::MAP_ANONYMOUS,
                 -1,
                 0,
             )
