@@ -111,12 +111,14 @@ impl<V> HandleTable<V> {
         }
     }
 
-    /// Number of live entries.
+    /// Number of live entries (for the unit tests).
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn count(&self) -> u32 {
         self.count
     }
 
-    /// Sum of the live entries' sizes.
+    /// Sum of the live entries' sizes (for the unit tests).
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }

@@ -47,13 +47,39 @@ kernel_source_deb() {
 	cat "$stamp"
 }
 
+# Which kernel: "debug", the test kernel every test runs on (tinyconfig +
+# qemu/kernel.config, KASAN, lockdep, DMA-API debug, kmemleak), or "bench", the
+# same without the debug section (qemu/kernel-bench.config), so that `make bench`
+# measures the driver rather than the debug instrumentation.
+KERNEL_FLAVOUR=${KERNEL_FLAVOUR:-debug}
+
+# The config fragment of $KERNEL_FLAVOUR, applied on top of tinyconfig.
+kernel_fragment() {
+	case "$KERNEL_FLAVOUR" in
+	debug) cat "$TOP/qemu/kernel.config" ;;
+	bench)
+		sed '/^# Tests and debugging:/,$d' "$TOP/qemu/kernel.config"
+		cat "$TOP/qemu/kernel-bench.config"
+		;;
+	*) die "KERNEL_FLAVOUR is 'debug' or 'bench', not '$KERNEL_FLAVOUR'" ;;
+	esac
+}
+
+# The guest image that goes with the $KERNEL_FLAVOUR kernel (scripts/mkinitramfs).
+initramfs_path() {
+	case "$KERNEL_FLAVOUR" in
+	debug) echo "$TOP/build/initramfs.cpio" ;;
+	*) echo "$TOP/build/initramfs-$KERNEL_FLAVOUR.cpio" ;;
+	esac
+}
+
 # The build directory of the test kernel: one per source version, config fragment
 # and toolchain, so a change of any of them builds afresh and nothing else does.
 kernel_build_dir() {
 	local key
 	key=$({
 		basename "$(kernel_source_deb)"
-		cat "$TOP/qemu/kernel.config"
+		kernel_fragment
 		"$KRUSTC" --version
 		"clang$LLVM_SUFFIX" --version | head -n1
 		"$KBINDGEN" --version

@@ -4,9 +4,13 @@
 //! put in the kernel, through the same abstractions the driver uses
 //! (`driver/dma_buf.rs`), against the first QEMU edu device.
 //!
-//! `/dev/uio-dmabuf-bench` takes one ioctl, RUN: a dma-buf fd, an iteration
-//! count and a user array that receives one duration in nanoseconds per
-//! iteration.
+//! `/dev/uio-dmabuf-bench` takes two ioctls:
+//! - RUN: a dma-buf fd, an iteration count and a user array that receives one
+//!   duration in nanoseconds per iteration;
+//! - HOLD: an array of dma-buf fds, each attached to edu and mapped; the
+//!   mappings stay alive until the file is closed. What the kernel allocates
+//!   for them (dma-buf core, exporter, DMA API) is the memory floor the
+//!   driver's per-import memory is measured against.
 
 use kernel::{
     device,
@@ -19,6 +23,7 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
+    sync::Mutex,
     time::{
         Instant,
         Monotonic, //
@@ -67,7 +72,23 @@ unsafe impl FromBytes for RunArgs {}
 // SAFETY: As above, no uninitialized bytes.
 unsafe impl AsBytes for RunArgs {}
 
+/// HOLD's argument.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct HoldArgs {
+    /// User pointer to `count` i32 dma-buf fds.
+    fds: u64,
+    count: u32,
+    reserved: u32,
+}
+
+// SAFETY: A `u64` and two `u32`s, no padding; any bits are valid.
+unsafe impl FromBytes for HoldArgs {}
+// SAFETY: As above, no uninitialized bytes.
+unsafe impl AsBytes for HoldArgs {}
+
 const IOC_RUN: u32 = _IOWR::<RunArgs>(0xDB, 0x3e);
+const IOC_HOLD: u32 = _IOWR::<HoldArgs>(0xDB, 0x3d);
 const MAX_ITERATIONS: u32 = 100_000;
 
 /// The first edu device, with a reference held.
@@ -107,20 +128,15 @@ impl Drop for Edu {
     }
 }
 
-struct BenchFile;
+#[pin_data]
+struct BenchFile {
+    /// HOLD's mappings; unmapped and detached when the file is closed.
+    #[pin]
+    held: Mutex<KVec<dma_buf::Mapping>>,
+}
 
-#[vtable]
-impl MiscDevice for BenchFile {
-    type Ptr = KBox<Self>;
-
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        Ok(KBox::new(BenchFile, GFP_KERNEL)?)
-    }
-
-    fn ioctl(_this: &BenchFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if cmd != IOC_RUN {
-            return Err(ENOTTY);
-        }
+impl BenchFile {
+    fn run(arg: usize) -> Result<isize> {
         let args: RunArgs = UserSlice::new(UserPtr::from_addr(arg), size_of::<RunArgs>())
             .reader()
             .read()?;
@@ -144,6 +160,58 @@ impl MiscDevice for BenchFile {
             .writer()
             .write_slice(AsBytes::as_bytes(samples.as_slice()))?;
         Ok(0)
+    }
+
+    fn hold(&self, arg: usize) -> Result<isize> {
+        let args: HoldArgs = UserSlice::new(UserPtr::from_addr(arg), size_of::<HoldArgs>())
+            .reader()
+            .read()?;
+        if args.count == 0 || args.count > MAX_ITERATIONS || args.reserved != 0 {
+            return Err(EINVAL);
+        }
+        let count = args.count as usize;
+        let mut fds = KVec::<i32>::with_capacity(count, GFP_KERNEL)?;
+        fds.resize(count, 0, GFP_KERNEL)?;
+        UserSlice::new(
+            UserPtr::from_addr(usize::try_from(args.fds)?),
+            count * size_of::<i32>(),
+        )
+        .reader()
+        .read_slice(AsBytes::as_bytes_mut(fds.as_mut_slice()))?;
+        let edu = Edu::find()?;
+        let dev = edu.bound()?;
+        let mut held = self.held.lock();
+        held.reserve(count, GFP_KERNEL)?;
+        for &fd in fds.iter() {
+            let attach = dma_buf::Attachment::new(dma_buf::DmaBuf::get(fd)?, dev)?;
+            held.push(
+                dma_buf::Mapping::new(attach, DataDirection::Bidirectional)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(0)
+    }
+}
+
+#[vtable]
+impl MiscDevice for BenchFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        KBox::try_pin_init(
+            try_pin_init!(BenchFile {
+                held <- kernel::new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn ioctl(this: Pin<&BenchFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            IOC_RUN => BenchFile::run(arg),
+            IOC_HOLD => this.hold(arg),
+            _ => Err(ENOTTY),
+        }
     }
 }
 

@@ -109,11 +109,7 @@ pub fn noop_ioctl(dev: &ImportDevice) -> Result<()> {
 /// (`/dev/uio-dmabuf-bench`, the driver's own abstractions, no ioctl around
 /// each iteration). `None` if that module is not loaded.
 pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
-    let Ok(bench) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/uio-dmabuf-bench")
-    else {
+    let Some(bench) = bench_module() else {
         return Ok(None);
     };
     #[repr(C)]
@@ -128,15 +124,72 @@ pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
         iterations: iters,
         samples: samples.as_mut_ptr() as u64,
     };
-    let cmd = (3 << 30)
-        | ((size_of::<RunArgs>() as u32) << 16)
-        | (uapi::UIO_DMABUF_IOCTL_MAGIC << 8)
-        | 0x3e;
+    let cmd = uapi::ioc(3, 0x3e, size_of::<RunArgs>());
     // SAFETY: `args` matches the module's RUN argument; `samples` has room for
     // `iterations` values.
     unsafe { ioctl(bench.as_fd(), cmd, &mut args, "uio-dmabuf-bench RUN")? };
     let mut ns: Vec<f64> = samples.iter().map(|&v| v as f64).collect();
     Ok(Some(Stats::of(&mut ns)))
+}
+
+/// Times `iters` runs of `timed`, each after an untimed `setup` whose output
+/// it consumes.
+fn measure_with_setup<T>(
+    iters: usize,
+    mut setup: impl FnMut() -> Result<T>,
+    mut timed: impl FnMut(T) -> Result<()>,
+) -> Result<Stats> {
+    let mut samples = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let input = setup()?;
+        let t = Instant::now();
+        timed(input)?;
+        samples.push(t.elapsed().as_nanos() as f64);
+    }
+    Ok(Stats::of(&mut samples))
+}
+
+/// Where the time of a 4 KiB import + release goes: each ioctl of the path
+/// on its own (INFO: the uio fd lookup alone; SEGMENTS and SYNC: the handle
+/// lookup on a live import).
+pub fn path_breakdown(
+    dev: &ImportDevice,
+    uio: &Uio,
+    iters: usize,
+) -> Result<Vec<(&'static str, Stats)>> {
+    let buf = buffers::system_heap(4096)?;
+    let import = || raw_import(dev, uio, &buf, &mut []).map(|(h, _)| h);
+    let mut out = vec![(
+        "INFO (uio fd lookup)",
+        measure(iters / 10, iters, || dev.info(uio).map(|_| ()))?,
+    )];
+    let mut imported = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t = Instant::now();
+        let h = import()?;
+        imported.push(t.elapsed().as_nanos() as f64);
+        dev.release(h)?;
+    }
+    out.push(("IMPORT alone", Stats::of(&mut imported)));
+    out.push((
+        "RELEASE alone",
+        measure_with_setup(iters, import, |h| dev.release(h))?,
+    ));
+    let h = import()?;
+    let lookups = (|| {
+        Ok::<_, Error>((
+            measure(iters / 10, iters, || {
+                dev.segments_into(h, 0, &mut [uapi::uio_dmabuf_segment::default()])
+                    .map(|_| ())
+            })?,
+            measure(iters / 10, iters, || dev.sync(h, false))?,
+        ))
+    })();
+    dev.release(h)?;
+    let (segments, sync) = lookups?;
+    out.push(("SEGMENTS of a live import, 1 segment", segments));
+    out.push(("SYNC for the device, 1 page", sync));
+    Ok(out)
 }
 
 /// Import + release of one `size`-byte system-heap buffer; with `readout`,
@@ -160,36 +213,57 @@ pub fn import_release(
     })
 }
 
-/// Segment readout of a buffer with many segments, readout cost only:
-/// (segments, IMPORT writing every segment minus IMPORT writing none, paged
-/// SEGMENTS (1024 a call) of a live import, reading the same byte count from a
-/// memfd: the kernel-to-user copy floor).
+/// [`segment_readout`]'s measurements.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentReadout {
+    /// Segments of the buffer.
+    pub segments: u32,
+    /// IMPORT + RELEASE writing every segment to IMPORT's array.
+    pub import_with_array: Stats,
+    /// IMPORT + RELEASE writing none.
+    pub import_bare: Stats,
+    /// Paged SEGMENTS (1024 a call into one reused array) of a live import:
+    /// the readout alone.
+    pub paged: Stats,
+    /// Reading the same byte count from a memfd: the kernel-to-user copy floor.
+    pub copy_floor: Stats,
+}
+
+impl SegmentReadout {
+    /// The array's share of IMPORT (difference of the medians), if it stands
+    /// out of the bare import's own spread (p99 - median); under TCG the
+    /// import of a buffer with thousands of pages varies by more than the
+    /// copy of its segment list costs.
+    pub fn array_net_ns(&self) -> Option<f64> {
+        let net = self.import_with_array.median_ns - self.import_bare.median_ns;
+        let spread = self.import_bare.p99_ns - self.import_bare.median_ns;
+        (net > spread).then_some(net)
+    }
+}
+
+/// Segment readout of a udmabuf of `pages` discontiguous pages.
 pub fn segment_readout(
     dev: &ImportDevice,
     uio: &Uio,
     pages: usize,
     iters: usize,
-) -> Result<(u32, Stats, Stats, Stats)> {
+) -> Result<SegmentReadout> {
     let (buf, _) = buffers::udmabuf_with_memfd(pages * buffers::page_size(), true)?;
     let mut all = vec![uapi::uio_dmabuf_segment::default(); pages];
-    let with_array = measure(1, iters, || {
+    let import_with_array = measure(1, iters, || {
         let (h, _) = raw_import(dev, uio, &buf, &mut all)?;
         dev.release(h)
     })?;
-    let without = measure(1, iters, || {
+    let import_bare = measure(1, iters, || {
         let (h, _) = raw_import(dev, uio, &buf, &mut [])?;
         dev.release(h)
     })?;
-    let array = Stats {
-        median_ns: (with_array.median_ns - without.median_ns).max(0.0),
-        p99_ns: (with_array.p99_ns - without.p99_ns).max(0.0),
-        samples: iters,
-    };
     let (h, n) = raw_import(dev, uio, &buf, &mut [])?;
+    let mut page = vec![uapi::uio_dmabuf_segment::default(); 1024];
     let paged = measure(1, iters * 4, || {
         let mut first = 0;
         while first < n {
-            first += dev.segments(h, first, 1024)?.len() as u32;
+            first += dev.segments_into(h, first, &mut page)?.0;
         }
         Ok(())
     });
@@ -198,12 +272,18 @@ pub fn segment_readout(
     let bytes = n as usize * size_of::<uapi::uio_dmabuf_segment>();
     let floor_file = memfd_of(bytes)?;
     let mut dst = vec![0u8; bytes];
-    let copy = measure(1, iters * 4, || {
+    let copy_floor = measure(1, iters * 4, || {
         floor_file
             .read_exact_at(&mut dst, 0)
             .map_err(|e| Error::from_io("pread memfd", &e))
     })?;
-    Ok((n, array, paged, copy))
+    Ok(SegmentReadout {
+        segments: n,
+        import_with_array,
+        import_bare,
+        paged,
+        copy_floor,
+    })
 }
 
 fn memfd_of(bytes: usize) -> Result<File> {
@@ -283,36 +363,111 @@ pub fn threads_throughput(uio: &Uio, threads: usize, shared_fd: bool, ms: u64) -
     Ok(total as f64 / (ms as f64 / 1000.0))
 }
 
-/// Unreclaimable slab in bytes (/proc/meminfo `SUnreclaim`).
-pub fn slab_bytes() -> Result<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo")
-        .map_err(|e| Error::from_io("read /proc/meminfo", &e))?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("SUnreclaim:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or(Error::new("SUnreclaim in /proc/meminfo", libc::EIO))
+/// Bytes of the slab objects in use: the sum over `/proc/slabinfo` of
+/// active objects times object size (which includes any per-object debug
+/// metadata). Counts objects, not slab pages, so freed objects sitting in
+/// partially used slabs do not blur a before/after difference.
+pub fn slab_object_bytes() -> Result<u64> {
+    let text = std::fs::read_to_string("/proc/slabinfo")
+        .map_err(|e| Error::from_io("read /proc/slabinfo", &e))?;
+    let mut total = 0u64;
+    for line in text.lines().skip(2) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(active), Some(size)) = (f.get(1), f.get(3)) else {
+            continue;
+        };
+        let (Ok(active), Ok(size)) = (active.parse::<u64>(), size.parse::<u64>()) else {
+            return Err(Error::new("unexpected /proc/slabinfo line", libc::EIO));
+        };
+        total += active * size;
+    }
+    Ok(total)
 }
 
-/// Kernel memory per live import: the growth of unreclaimable slab while
-/// `count` 4 KiB buffers that already exist get imported, divided by `count`.
-/// Includes what the import itself makes the kernel allocate (the driver's
-/// objects, the dma-buf attachment and the exporter's per-attachment table,
-/// DMA-API debug entries, KASAN redzones), not the buffers.
-pub fn memory_per_import(dev: &ImportDevice, uio: &Uio, count: usize) -> Result<f64> {
+/// Kernel memory per live import, in slab object bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportMemory {
+    /// Everything a live import makes the kernel allocate, per import.
+    pub total: f64,
+    /// The part a bare attach + map of the same buffer allocates (dma-buf
+    /// core, exporter, DMA API), measured with the benchmark module holding
+    /// the same number of live mappings; `None` without the module.
+    pub floor: Option<f64>,
+}
+
+impl ImportMemory {
+    /// The driver's own share: total minus the floor.
+    pub fn driver(&self) -> Option<f64> {
+        self.floor.map(|f| self.total - f)
+    }
+}
+
+/// Measures [`ImportMemory`] over `count` 4 KiB system-heap buffers that exist
+/// before either measurement: the growth of [`slab_object_bytes`] while all
+/// of them are imported, and while the benchmark module holds them attached
+/// and mapped. One untimed import round first brings the caches to a steady
+/// state.
+pub fn memory_per_import(dev: &ImportDevice, uio: &Uio, count: usize) -> Result<ImportMemory> {
     let bufs: Vec<OwnedFd> = (0..count)
         .map(|_| buffers::system_heap(4096))
         .collect::<Result<_>>()?;
-    let before = slab_bytes()?;
-    let mut handles = Vec::with_capacity(count);
-    for b in &bufs {
-        handles.push(raw_import(dev, uio, b, &mut [])?.0);
+    let import_all = || -> Result<Vec<u32>> {
+        bufs.iter()
+            .map(|b| Ok(raw_import(dev, uio, b, &mut [])?.0))
+            .collect()
+    };
+    for h in import_all()? {
+        dev.release(h)?;
     }
-    let after = slab_bytes()?;
+    let before = slab_object_bytes()?;
+    let handles = import_all()?;
+    let after = slab_object_bytes()?;
     for h in handles {
         dev.release(h)?;
     }
-    Ok((after as f64 - before as f64) / count as f64)
+    let total = (after as f64 - before as f64) / count as f64;
+    let floor = match bench_module() {
+        None => None,
+        Some(bench) => {
+            let before = slab_object_bytes()?;
+            bench_hold(&bench, &bufs)?;
+            let after = slab_object_bytes()?;
+            drop(bench);
+            Some((after as f64 - before as f64) / count as f64)
+        }
+    };
+    Ok(ImportMemory { total, floor })
+}
+
+/// `/dev/uio-dmabuf-bench` of the benchmark-only module, if it is loaded.
+fn bench_module() -> Option<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/uio-dmabuf-bench")
+        .ok()
+}
+
+/// The benchmark module's HOLD: attach and map every buffer of `bufs` to edu
+/// and keep the mappings until `bench` is closed.
+fn bench_hold(bench: &File, bufs: &[OwnedFd]) -> Result<()> {
+    #[repr(C)]
+    struct HoldArgs {
+        fds: u64,
+        count: u32,
+        reserved: u32,
+    }
+    let fds: Vec<i32> = bufs.iter().map(|b| b.as_raw_fd()).collect();
+    let mut args = HoldArgs {
+        fds: fds.as_ptr() as u64,
+        count: fds.len() as u32,
+        reserved: 0,
+    };
+    let cmd = uapi::ioc(3, 0x3d, size_of::<HoldArgs>());
+    // SAFETY: `args` matches the module's HOLD argument; `fds` has `count`
+    // entries.
+    unsafe { ioctl(bench.as_fd(), cmd, &mut args, "uio-dmabuf-bench HOLD")? };
+    Ok(())
 }
 
 /// One interrupt round trip through `/dev/uioN`: edu raises (register 0x60),

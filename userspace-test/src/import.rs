@@ -214,11 +214,29 @@ impl ImportDevice {
     /// Up to `max` segments of import `handle`, from index `first`.
     pub fn segments(&self, handle: u32, first: u32, max: usize) -> Result<Vec<Segment>> {
         let mut buf = vec![uapi::uio_dmabuf_segment::default(); max];
+        let (count, _) = self.segments_into(handle, first, &mut buf)?;
+        buf.truncate(count as usize);
+        Ok(buf.into_iter().map(Segment::from).collect())
+    }
+
+    /// Reads segments of import `handle`, from index `first`, into `out`
+    /// without allocating; returns how many were written and the import's
+    /// total segment count.
+    pub fn segments_into(
+        &self,
+        handle: u32,
+        first: u32,
+        out: &mut [uapi::uio_dmabuf_segment],
+    ) -> Result<(u32, u32)> {
         let mut args = uapi::uio_dmabuf_segments {
             handle,
             first,
-            segments: buf.as_mut_ptr() as u64,
-            capacity: max as u32,
+            segments: if out.is_empty() {
+                0
+            } else {
+                out.as_mut_ptr() as u64
+            },
+            capacity: u32::try_from(out.len()).unwrap_or(u32::MAX),
             ..Default::default()
         };
         // SAFETY: `args` is the struct IOC_SEGMENTS encodes; `segments` points to
@@ -231,8 +249,7 @@ impl ImportDevice {
                 "UIO_DMABUF_IOC_SEGMENTS",
             )?
         };
-        buf.truncate(args.count as usize);
-        Ok(buf.into_iter().map(Segment::from).collect())
+        Ok((args.count, args.nr_segments))
     }
 
     /// Syncs import `handle` for the CPU (`for_cpu`) or for the device.
