@@ -20,6 +20,7 @@ use kernel::{
     new_condvar, new_mutex, pci,
     prelude::*,
     rbtree::{
+        Entry,
         RBTree,
         RBTreeNodeReservation, //
     },
@@ -200,11 +201,10 @@ impl DeviceUse {
     /// accounting and wastes mappings; userspace shares the one handle instead.
     pub(crate) fn claim_buffer(&self, id: usize) -> Result<BufferClaim> {
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let mut buffers = self.dev.buffers.lock();
-        if buffers.get(&id).is_some() {
-            return Err(EEXIST);
-        }
-        buffers.insert(node.into_node(id, ()));
+        match self.dev.buffers.lock().entry(id) {
+            Entry::Occupied(_) => return Err(EEXIST),
+            Entry::Vacant(slot) => slot.insert((), node),
+        };
         Ok(BufferClaim {
             dev: self.dev.clone(),
             id,
@@ -227,7 +227,8 @@ impl Drop for DeviceUse {
     fn drop(&mut self) {
         let mut life = self.dev.life.lock();
         life.users -= 1;
-        if life.users == 0 {
+        // Only unbind waits, and it clears `bound` under this lock first.
+        if life.users == 0 && !life.bound {
             self.dev.changed.notify_all();
         }
     }
@@ -244,7 +245,7 @@ impl Drop for MappedToken {
         self.dev.counters.unmapped(self.bytes);
         let mut life = self.dev.life.lock();
         life.mapped -= 1;
-        if life.mapped == 0 {
+        if life.mapped == 0 && !life.bound {
             self.dev.changed.notify_all();
         }
     }

@@ -9,6 +9,7 @@
 use kernel::{
     prelude::*,
     rbtree::{
+        Entry,
         RBTree,
         RBTreeNodeReservation, //
     },
@@ -66,12 +67,18 @@ impl<V> HandleTable<V> {
     pub(crate) fn insert(&mut self, node: HandleNode<V>, size: u64, value: V) -> Result<u32> {
         self.check_room(size)?;
         // At most `max_entries` < 2^32 handles are live, so a free one exists.
+        // One tree walk per candidate: finds the slot and links the node there.
         let mut handle = self.next;
-        while handle == 0 || self.entries.get(&handle).is_some() {
+        loop {
+            if handle != 0 {
+                if let Entry::Vacant(slot) = self.entries.entry(handle) {
+                    slot.insert((size, value), node.0);
+                    break;
+                }
+            }
             handle = handle.wrapping_add(1);
         }
         self.next = handle.wrapping_add(1);
-        self.entries.insert(node.0.into_node(handle, (size, value)));
         self.count += 1;
         self.bytes += size;
         Ok(handle)

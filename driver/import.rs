@@ -30,7 +30,8 @@ use crate::{
     },
     segments::{
         self,
-        Segment, //
+        Segment,
+        SegmentList, //
     },
     uapi::{
         ImportRequest,
@@ -51,7 +52,7 @@ struct LiveMapping {
 pub(crate) struct Import {
     device: Arc<DeviceState>,
     size: u64,
-    segments: KVec<Segment>,
+    segments: SegmentList,
     #[pin]
     live: Mutex<Option<LiveMapping>>,
 }
@@ -83,16 +84,17 @@ impl Import {
         let dma = user.state().dma();
         let table = live.mapping.sg_table();
         let segments = segments::collect(
-            || table.iter().map(|e| (e.dma_address(), e.dma_len())),
+            table.iter().map(|e| (e.dma_address(), e.dma_len())),
             dma.max_segment_size.into(),
         )?;
         if segments
+            .as_slice()
             .iter()
             .any(|s| s.addr.saturating_add(s.len - 1) > dma.mask)
         {
             return Err(ERANGE);
         }
-        if req.contiguous && segments.len() != 1 {
+        if req.contiguous && segments.as_slice().len() != 1 {
             return Err(E2BIG);
         }
         Arc::pin_init(
@@ -126,7 +128,7 @@ impl Import {
         if !self.is_live() {
             return Err(ENODEV);
         }
-        Ok(&self.segments)
+        Ok(self.segments.as_slice())
     }
 
     /// Syncs the mapping for the CPU or the device: `ENODEV` once revoked.

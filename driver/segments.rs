@@ -61,22 +61,54 @@ pub(crate) fn merge(
     Ok(())
 }
 
-/// Collects the merged segments of `entries` into an exactly sized vector.
-/// `entries` is called twice: once to count, once to fill.
-pub(crate) fn collect<I: IntoIterator<Item = (u64, u64)>>(
-    entries: impl Fn() -> I,
+/// A merged segment list. A single segment, the common case (every buffer
+/// behind an IOMMU, every physically contiguous one), is stored inline; longer
+/// lists in an exactly sized vector.
+pub(crate) enum SegmentList {
+    /// Exactly one segment.
+    One(Segment),
+    /// Any other number of segments.
+    Many(KVec<Segment>),
+}
+
+impl SegmentList {
+    /// The segments, in order.
+    pub(crate) fn as_slice(&self) -> &[Segment] {
+        match self {
+            Self::One(seg) => core::slice::from_ref(seg),
+            Self::Many(segs) => segs.as_slice(),
+        }
+    }
+}
+
+/// Collects the merged segments of `entries`, walking them once (each step
+/// of a scatterlist walk is a function call): the first segment is kept
+/// aside, so a one-segment list allocates nothing, and a longer one ends in an
+/// exactly sized vector.
+pub(crate) fn collect(
+    entries: impl IntoIterator<Item = (u64, u64)>,
     max_len: u64,
-) -> Result<KVec<Segment>> {
-    let mut count = 0usize;
-    merge(entries(), max_len, |_| {
-        count += 1;
-        Ok(())
+) -> Result<SegmentList> {
+    let mut first = None;
+    let mut rest = KVec::new();
+    merge(entries, max_len, |seg| {
+        if first.is_none() {
+            first = Some(seg);
+            Ok(())
+        } else {
+            rest.push(seg, GFP_KERNEL).map_err(Error::from)
+        }
     })?;
-    let mut segments = KVec::with_capacity(count, GFP_KERNEL)?;
-    merge(entries(), max_len, |seg| {
-        segments.push_within_capacity(seg).map_err(|_| EINVAL)
-    })?;
-    Ok(segments)
+    let Some(first) = first else {
+        return Ok(SegmentList::Many(KVec::new()));
+    };
+    if rest.is_empty() {
+        return Ok(SegmentList::One(first));
+    }
+    let mut all = KVec::with_capacity(rest.len() + 1, GFP_KERNEL)?;
+    all.push(first, GFP_KERNEL)?;
+    all.extend_from_slice(&rest, GFP_KERNEL)?;
+    Ok(SegmentList::Many(all))
 }
 
 #[kunit_tests(uio_dmabuf_segments)]
@@ -85,8 +117,8 @@ mod tests {
 
     const PAGE: u64 = 4096;
 
-    fn merged(entries: &[(u64, u64)], max_len: u64) -> Result<KVec<Segment>> {
-        collect(|| entries.iter().copied(), max_len)
+    fn merged(entries: &[(u64, u64)], max_len: u64) -> Result<SegmentList> {
+        collect(entries.iter().copied(), max_len)
     }
 
     fn seg(addr: u64, len: u64) -> Segment {
@@ -95,7 +127,24 @@ mod tests {
 
     #[test]
     fn empty_table_has_no_segments() -> Result {
-        assert!(merged(&[], u64::MAX)?.is_empty());
+        assert!(merged(&[], u64::MAX)?.as_slice().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn one_segment_is_stored_inline() -> Result {
+        let pages = [(0x10000, PAGE), (0x11000, PAGE)];
+        assert!(matches!(
+            merged(&pages, u64::MAX)?,
+            SegmentList::One(Segment {
+                addr: 0x10000,
+                len: 0x2000
+            })
+        ));
+        assert!(matches!(
+            merged(&pages, PAGE)?,
+            SegmentList::Many(ref v) if v.len() == 2
+        ));
         Ok(())
     }
 
