@@ -231,6 +231,9 @@ impl Tally {
 /// `--trace`: print every call and its result.
 static TRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Set in forked children (not in workers).
+static IN_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Calls made by every process of the run (workers and their forked
 /// children, which are killed before they could report), in a shared mapping.
 static ALL_CALLS: std::sync::OnceLock<SharedCounter> = std::sync::OnceLock::new();
@@ -501,12 +504,18 @@ fn step(rng: &mut Rng, mix: &Mix, pool: &mut Pool, tally: &mut Tally) -> &'stati
             }
             "reopen front-end"
         }
+        Op::Fork if IN_CHILD.load(Ordering::Relaxed) => {
+            // Children do not fork: a grandchild orphaned by its parent's
+            // SIGKILL would hold files the limit check cannot account for.
+            "fork (not in a child)"
+        }
         Op::Fork => {
             // A child inherits everything, imports in its own file, and is
             // killed (or exits) mid-way.
             // SAFETY: The child only makes syscalls and exits with _exit.
             let pid = unsafe { libc::fork() };
             if pid == 0 {
+                IN_CHILD.store(true, Ordering::Relaxed);
                 let mut child_rng = Rng(rng.next() | 1);
                 if let Ok(front) = ImportDevice::open() {
                     pool.fronts.push(front);
