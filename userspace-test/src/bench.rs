@@ -59,13 +59,36 @@ pub fn measure(warmup: usize, iters: usize, mut f: impl FnMut() -> Result<()>) -
     for _ in 0..warmup {
         f()?;
     }
-    let mut samples = Vec::with_capacity(iters);
+    Ok(Stats::of(&mut samples(iters, &mut f)?))
+}
+
+/// The durations of `iters` runs of `f`, in nanoseconds.
+pub fn samples(iters: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(iters);
     for _ in 0..iters {
         let t = Instant::now();
         f()?;
-        samples.push(t.elapsed().as_nanos() as f64);
+        out.push(t.elapsed().as_nanos() as f64);
     }
-    Ok(Stats::of(&mut samples))
+    Ok(out)
+}
+
+/// Measures several things in alternating rounds: round after round, each
+/// entry of `take` is asked for `per_round` samples. On a host whose speed
+/// drifts (a VM with noisy neighbours), slow phases then hit every
+/// measurement alike, which keeps their ratios meaningful.
+pub fn interleaved<const N: usize>(
+    rounds: usize,
+    per_round: usize,
+    take: &mut [&mut dyn FnMut(usize) -> Result<Vec<f64>>; N],
+) -> Result<[Stats; N]> {
+    let mut all: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
+    for _ in 0..rounds {
+        for (f, out) in take.iter_mut().zip(all.iter_mut()) {
+            out.extend(f(per_round)?);
+        }
+    }
+    Ok(all.map(|mut v| Stats::of(&mut v)))
 }
 
 /// A raw IMPORT writing at most `capacity` segments to `segs`; returns the
@@ -112,6 +135,13 @@ pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
     let Some(bench) = bench_module() else {
         return Ok(None);
     };
+    Ok(Some(Stats::of(&mut kernel_floor_samples(
+        &bench, buf, iters,
+    )?)))
+}
+
+/// [`kernel_floor`]'s samples, through an open `/dev/uio-dmabuf-bench`.
+pub fn kernel_floor_samples(bench: &File, buf: impl AsFd, iters: u32) -> Result<Vec<f64>> {
     #[repr(C)]
     struct RunArgs {
         dmabuf_fd: i32,
@@ -128,8 +158,7 @@ pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
     // SAFETY: `args` matches the module's RUN argument; `samples` has room for
     // `iterations` values.
     unsafe { ioctl(bench.as_fd(), cmd, &mut args, "uio-dmabuf-bench RUN")? };
-    let mut ns: Vec<f64> = samples.iter().map(|&v| v as f64).collect();
-    Ok(Some(Stats::of(&mut ns)))
+    Ok(samples.iter().map(|&v| v as f64).collect())
 }
 
 /// Times `iters` runs of `timed`, each after an untimed `setup` whose output
@@ -192,24 +221,68 @@ pub fn path_breakdown(
     Ok(out)
 }
 
-/// Import + release of one `size`-byte system-heap buffer; with `readout`,
-/// through the library, which also reads the whole segment list.
+/// [`import_release`]'s measurements of one buffer size.
+#[derive(Debug, Clone, Copy)]
+pub struct SizeResult {
+    /// IMPORT (no segment array) + RELEASE.
+    pub bare: Stats,
+    /// Import through the library, which reads the whole segment list, + release.
+    pub readout: Stats,
+    /// The in-kernel floor on the same buffer (`None` without the module).
+    pub kernel_floor: Option<Stats>,
+    /// The no-op ioctl, measured in the same rounds.
+    pub syscall: Stats,
+}
+
+impl SizeResult {
+    /// ours / (syscall + in-kernel floor), medians.
+    pub fn overhead(&self) -> Option<f64> {
+        self.kernel_floor
+            .map(|k| self.bare.median_ns / (self.syscall.median_ns + k.median_ns))
+    }
+}
+
+/// Import + release of one `size`-byte system-heap buffer, bare and with the
+/// segment list read out, against the no-op ioctl and the in-kernel floor on
+/// the same buffer: `iters` samples of each, taken in 10 interleaved rounds.
 pub fn import_release(
     dev: &ImportDevice,
     uio: &Uio,
     size: usize,
-    readout: bool,
     iters: usize,
-) -> Result<Stats> {
+) -> Result<SizeResult> {
     let buf = buffers::system_heap(size)?;
-    measure(iters / 10 + 1, iters, || {
-        if readout {
-            dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?
-                .release()
-        } else {
-            let (h, _) = raw_import(dev, uio, &buf, &mut [])?;
-            dev.release(h)
-        }
+    let bare = || {
+        let (h, _) = raw_import(dev, uio, &buf, &mut [])?;
+        dev.release(h)
+    };
+    let readout = || {
+        dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?
+            .release()
+    };
+    measure(iters / 10 + 1, 0, bare)?;
+    measure(iters / 10 + 1, 0, readout)?;
+    let rounds = 10;
+    let per_round = iters.div_ceil(rounds);
+    let bench = bench_module();
+    let [bare, readout, syscall, floor] = interleaved(
+        rounds,
+        per_round,
+        &mut [
+            &mut |n| samples(n, bare),
+            &mut |n| samples(n, readout),
+            &mut |n| samples(n, || noop_ioctl(dev)),
+            &mut |n| match &bench {
+                Some(b) => kernel_floor_samples(b, &buf, n as u32),
+                None => Ok(Vec::new()),
+            },
+        ],
+    )?;
+    Ok(SizeResult {
+        bare,
+        readout,
+        kernel_floor: bench.is_some().then_some(floor),
+        syscall,
     })
 }
 
@@ -474,14 +547,27 @@ fn bench_hold(bench: &File, bufs: &[OwnedFd]) -> Result<()> {
 /// `read()` returns, the handler's status is acked at edu and the interrupt is
 /// re-enabled by `reenable`.
 pub fn irq_round_trip(uio: &Uio, iters: usize, reenable: impl Fn() -> Result<()>) -> Result<Stats> {
+    Ok(Stats::of(&mut irq_round_trip_samples(
+        uio, iters, reenable,
+    )?))
+}
+
+/// [`irq_round_trip`]'s samples (after 3 untimed round trips).
+pub fn irq_round_trip_samples(
+    uio: &Uio,
+    iters: usize,
+    reenable: impl Fn() -> Result<()>,
+) -> Result<Vec<f64>> {
     let edu = Edu::new(uio)?;
-    measure(3, iters, || {
+    let mut once = || {
         edu.raise_irq(1);
         uio.wait_irq_timeout(20_000)?
             .ok_or(Error::new("interrupt timeout", libc::ETIMEDOUT))?;
         edu.ack_irq();
         reenable()
-    })
+    };
+    measure(3, 0, &mut once)?;
+    samples(iters, once)
 }
 
 /// Re-enables INTx of a `uio_pci_generic` device, which has no irqcontrol: clear

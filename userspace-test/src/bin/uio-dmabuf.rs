@@ -307,38 +307,42 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             );
             continue;
         }
-        let bare = bench::import_release(&dev, &uio, size, false, iters).map_err(e)?;
-        let read = bench::import_release(&dev, &uio, size, true, iters).map_err(e)?;
-        let buf = buffers::system_heap(size).map_err(e)?;
-        let kernel = bench::kernel_floor(&buf, iters as u32).map_err(e)?;
-        row(&format!("import+release {} KiB", size >> 10), &bare);
+        let r = bench::import_release(&dev, &uio, size, iters).map_err(e)?;
+        row(&format!("import+release {} KiB", size >> 10), &r.bare);
         row(
             &format!("import+release {} KiB, segments read out", size >> 10),
-            &read,
+            &r.readout,
         );
-        let overhead = match &kernel {
-            Some(k) => {
-                row(
-                    &format!(
-                        "floor: in-kernel get+attach+map+unmap+detach+put {} KiB",
-                        size >> 10
-                    ),
-                    k,
-                );
-                let ratio = bare.median_ns / (floor.median_ns + k.median_ns);
-                println!(
-                    "  {:<44} {ratio:>10.2}",
-                    format!(
-                        "overhead = ours / (syscall + in-kernel), {} KiB",
-                        size >> 10
-                    )
-                );
-                format!("{ratio:.3}")
-            }
-            None => "null".into(),
-        };
-        rows.push(format!("{{\"size\":{size},\"bare\":{},\"readout\":{},\"kernel_floor\":{},\"overhead\":{overhead}}}",
-            bare.json(), read.json(), kernel.map_or("null".into(), |k| k.json())));
+        row(
+            &format!("no-op ioctl, same rounds, {} KiB", size >> 10),
+            &r.syscall,
+        );
+        if let Some(k) = &r.kernel_floor {
+            row(
+                &format!(
+                    "floor: in-kernel get+attach+map+unmap+detach+put {} KiB",
+                    size >> 10
+                ),
+                k,
+            );
+        }
+        if let Some(ratio) = r.overhead() {
+            println!(
+                "  {:<44} {ratio:>10.2}",
+                format!(
+                    "overhead = ours / (syscall + in-kernel), {} KiB",
+                    size >> 10
+                )
+            );
+        }
+        rows.push(format!(
+            "{{\"size\":{size},\"bare\":{},\"readout\":{},\"syscall\":{},\"kernel_floor\":{},\"overhead\":{}}}",
+            r.bare.json(),
+            r.readout.json(),
+            r.syscall.json(),
+            r.kernel_floor.map_or("null".into(), |k| k.json()),
+            r.overhead().map_or("null".into(), |o| format!("{o:.3}"))
+        ));
     }
     json.push(format!("\"import_release\":[{}]", rows.join(",")));
 
@@ -463,23 +467,33 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         opt(mem.driver())
     ));
 
-    // 6. Interrupt round trip: ours vs uio_pci_generic.
+    // 6. Interrupt round trip: ours vs uio_pci_generic, in alternating rounds.
     let irq_iters = if quick { 50 } else { 300 };
-    let ours = bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?;
+    let (ours, generic) = match &peer {
+        Some(peer) => match peer_irq(&uio, peer, irq_iters) {
+            Ok((ours, generic)) => (ours, Some(generic)),
+            Err(msg) => {
+                println!("  IRQ round trip, uio_pci_generic: not measured ({msg})");
+                (
+                    bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?,
+                    None,
+                )
+            }
+        },
+        None => (
+            bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?,
+            None,
+        ),
+    };
     row("IRQ round trip, uio_dmabuf (write 1 to re-enable)", &ours);
     let mut irq_json = format!("\"irq\":{{\"uio_dmabuf\":{}", ours.json());
-    if let Some(peer) = &peer {
-        match peer_irq(peer, irq_iters) {
-            Ok(generic) => {
-                row("IRQ round trip, uio_pci_generic (config write)", &generic);
-                irq_json += &format!(
-                    ",\"uio_pci_generic\":{},\"ratio\":{:.3}",
-                    generic.json(),
-                    ours.median_ns / generic.median_ns
-                );
-            }
-            Err(msg) => println!("  IRQ round trip, uio_pci_generic: not measured ({msg})"),
-        }
+    if let Some(generic) = generic {
+        row("IRQ round trip, uio_pci_generic (config write)", &generic);
+        irq_json += &format!(
+            ",\"uio_pci_generic\":{},\"ratio\":{:.3}",
+            generic.json(),
+            ours.median_ns / generic.median_ns
+        );
     }
     json.push(irq_json + "}");
 
@@ -512,7 +526,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
 }
 
 /// Moves `peer` to uio_pci_generic, measures its IRQ round trip, moves it back.
-fn peer_irq(peer: &str, iters: usize) -> Result<Stats, String> {
+/// The interrupt round trip of `uio` (ours) and of `peer` rebound to
+/// `uio_pci_generic`, in alternating rounds; `peer` goes back to uio_dmabuf
+/// afterwards.
+fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), String> {
     let write =
         |path: String, v: &str| std::fs::write(&path, v).map_err(|e| format!("{path}: {e}"));
     write("/sys/bus/pci/drivers/uio_dmabuf/unbind".into(), peer)?;
@@ -522,9 +539,18 @@ fn peer_irq(peer: &str, iters: usize) -> Result<Stats, String> {
             "uio_pci_generic",
         )?;
         write("/sys/bus/pci/drivers_probe".into(), peer)?;
-        let uio = Uio::for_pci_device(peer).map_err(|e| e.to_string())?;
+        let generic = Uio::for_pci_device(peer).map_err(|e| e.to_string())?;
         let unmask = bench::pci_unmask_intx(peer).map_err(|e| e.to_string())?;
-        bench::irq_round_trip(&uio, iters, unmask).map_err(|e| e.to_string())
+        let [ours, generic] = bench::interleaved(
+            10,
+            iters.div_ceil(10),
+            &mut [
+                &mut |n| bench::irq_round_trip_samples(uio, n, || uio.enable_irq()),
+                &mut |n| bench::irq_round_trip_samples(&generic, n, &unmask),
+            ],
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((ours, generic))
     })();
     let _ = write(format!("/sys/bus/pci/devices/{peer}/driver/unbind"), peer);
     let _ = write(format!("/sys/bus/pci/devices/{peer}/driver_override"), "\n");
