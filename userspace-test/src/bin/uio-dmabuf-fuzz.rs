@@ -161,6 +161,8 @@ struct Tally {
     calls: u64,
     ok: u64,
     imports: u64,
+    /// Forked children killed mid-way (SIGKILL).
+    killed: u64,
     by_errno: BTreeMap<i32, u64>,
     /// Operation kind -> (count, total nanoseconds).
     time_by_op: BTreeMap<String, (u64, u64)>,
@@ -173,6 +175,7 @@ impl Tally {
         self.calls += other.calls;
         self.ok += other.ok;
         self.imports += other.imports;
+        self.killed += other.killed;
         for (e, n) in other.by_errno {
             *self.by_errno.entry(e).or_default() += n;
         }
@@ -187,8 +190,8 @@ impl Tally {
     /// A line-based text form, for handing a worker's tally to the parent.
     fn serialize(&self) -> String {
         let mut s = format!(
-            "calls {}\nok {}\nimports {}\n",
-            self.calls, self.ok, self.imports
+            "calls {}\nok {}\nimports {}\nkilled {}\n",
+            self.calls, self.ok, self.imports, self.killed
         );
         for (e, n) in &self.by_errno {
             s += &format!("errno {e} {n}\n");
@@ -212,6 +215,7 @@ impl Tally {
                 "calls" => t.calls = num()?,
                 "ok" => t.ok = num()?,
                 "imports" => t.imports = num()?,
+                "killed" => t.killed = num()?,
                 "errno" => {
                     let (e, n) = (num()?, num()?);
                     t.by_errno.insert(e as i32, n);
@@ -538,6 +542,7 @@ fn step(rng: &mut Rng, mix: &Mix, pool: &mut Pool, tally: &mut Tally) -> &'stati
                     std::thread::sleep(std::time::Duration::from_millis(rng.below(20)));
                     // SAFETY: Our child.
                     unsafe { libc::kill(pid, libc::SIGKILL) };
+                    tally.killed += 1;
                 }
                 let mut status = 0;
                 // SAFETY: Reaping our child.
@@ -781,7 +786,11 @@ fn main() -> ExitCode {
         tally.imports,
         errnos.join(" ")
     );
-    println!("fuzz: after closing everything: imports_alive {alive}, bytes_mapped {bytes}");
+    println!(
+        "fuzz: {} forked children killed mid-way; after closing everything: imports_alive {alive}, \
+         bytes_mapped {bytes}",
+        tally.killed
+    );
     let mut ops: Vec<_> = tally.time_by_op.iter().collect();
     ops.sort_by_key(|(_, (_, ns))| std::cmp::Reverse(*ns));
     let ops: Vec<String> = ops
@@ -820,6 +829,7 @@ mod tests {
             calls: 10,
             ok: 4,
             imports: 2,
+            killed: 3,
             ..Default::default()
         };
         t.by_errno.insert(libc::ENOENT, 5);
@@ -827,7 +837,10 @@ mod tests {
         t.time_by_op.insert("IMPORT ok".into(), (2, 12345));
         t.undocumented.push("SYNC: weird\nerrno".into());
         let back = Tally::deserialize(&t.serialize()).expect("parses");
-        assert_eq!((back.calls, back.ok, back.imports), (10, 4, 2));
+        assert_eq!(
+            (back.calls, back.ok, back.imports, back.killed),
+            (10, 4, 2, 3)
+        );
         assert_eq!(back.by_errno, t.by_errno);
         assert_eq!(back.time_by_op, t.time_by_op);
         assert_eq!(back.undocumented, vec!["SYNC: weird errno".to_string()]);

@@ -10,6 +10,7 @@
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use uio_dmabuf::buffers::{self, page_size};
 use uio_dmabuf::edu::{self, Edu};
@@ -92,9 +93,22 @@ impl Env {
 }
 
 /// Expects `r` to fail with `errno`.
+/// Figures for the suite's summary line, printed at the end as `COUNT name N`:
+/// error cases whose exact errno was asserted, and faults injected (processes
+/// killed, devices unbound, module unloads).
+static ERROR_CASES: AtomicU64 = AtomicU64::new(0);
+static FAULTS: AtomicU64 = AtomicU64::new(0);
+
+fn fault_injected() {
+    FAULTS.fetch_add(1, Ordering::Relaxed);
+}
+
 fn expect_errno<T: std::fmt::Debug>(r: uio_dmabuf::Result<T>, errno: i32, what: &str) -> Outcome {
     match r {
-        Err(e) if e.errno == errno => Ok(()),
+        Err(e) if e.errno == errno => {
+            ERROR_CASES.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
         Err(e) => Err(format!(
             "{what}: expected {}, got {e}",
             uio_dmabuf::error::errno_name(errno)
@@ -1142,6 +1156,7 @@ fn t_other_ioctl_errors(env: &Env) -> Outcome {
 // Lifetimes: unbind, rmmod, limits
 
 fn unbind(pci: &str) -> Outcome {
+    fault_injected();
     fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", pci)
         .map_err(|e| format!("unbind {pci}: {e}"))
 }
@@ -1225,6 +1240,7 @@ fn t_rmmod_refused_while_open(_env: &Env) -> Outcome {
     );
     drop(dev);
     sh("rmmod uio_dmabuf")?;
+    fault_injected();
     sh("load-uio-dmabuf")?;
     check!(
         sysfs::bound_devices()
@@ -1236,7 +1252,10 @@ fn t_rmmod_refused_while_open(_env: &Env) -> Outcome {
 }
 
 fn t_per_file_limits(env: &Env) -> Outcome {
-    let reload = |params: &str| sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {params}"));
+    let reload = |params: &str| {
+        fault_injected();
+        sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {params}"))
+    };
     reload("max_imports=3 max_mapped_bytes=65536")?;
     let result = (|| {
         let dev = ok!(ImportDevice::open());
@@ -1532,6 +1551,7 @@ fn t_kill_9_releases_everything(env: &Env) -> Outcome {
     for &pid in &pids {
         // SAFETY: Our children.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+        fault_injected();
     }
     for &pid in &pids {
         let mut status = 0;
@@ -2059,6 +2079,8 @@ fn main() -> ExitCode {
             }
         }
     }
+    println!("COUNT error-cases {}", ERROR_CASES.load(Ordering::Relaxed));
+    println!("COUNT faults {}", FAULTS.load(Ordering::Relaxed));
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
