@@ -128,19 +128,9 @@ pub fn noop_ioctl(dev: &ImportDevice) -> Result<()> {
 }
 
 /// The in-kernel floor: `dma_buf_get` + attach + map + unmap + detach + put of
-/// the buffer behind `buf`, `iters` times in the benchmark-only module
-/// (`/dev/uio-dmabuf-bench`, the driver's own abstractions, no ioctl around
-/// each iteration). `None` if that module is not loaded.
-pub fn kernel_floor(buf: impl AsFd, iters: u32) -> Result<Option<Stats>> {
-    let Some(bench) = bench_module() else {
-        return Ok(None);
-    };
-    Ok(Some(Stats::of(&mut kernel_floor_samples(
-        &bench, buf, iters,
-    )?)))
-}
-
-/// [`kernel_floor`]'s samples, through an open `/dev/uio-dmabuf-bench`.
+/// the buffer behind `buf`, `iters` times in the benchmark-only module (an
+/// open `/dev/uio-dmabuf-bench`, the driver's own abstractions, no ioctl
+/// around each iteration); one duration per iteration, in nanoseconds.
 pub fn kernel_floor_samples(bench: &File, buf: impl AsFd, iters: u32) -> Result<Vec<f64>> {
     #[repr(C)]
     struct RunArgs {

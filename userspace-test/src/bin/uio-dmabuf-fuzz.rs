@@ -117,14 +117,11 @@ impl Pool {
     /// A handle to send to front-end `f`: mostly one of its own imports, else
     /// another file's, a released or a made-up one.
     fn handle(&self, rng: &mut Rng, f: usize) -> u32 {
-        let own: Vec<u32> = self
-            .handles
-            .iter()
-            .filter(|(front, _)| *front == f)
-            .map(|(_, h)| *h)
-            .collect();
-        if !own.is_empty() && rng.chance(75) {
-            *rng.pick(&own)
+        // Called for most ioctls: pick the n-th own handle without collecting.
+        let own = || self.handles.iter().filter(|(front, _)| *front == f);
+        let count = own().count() as u64;
+        if count > 0 && rng.chance(75) {
+            own().nth(rng.below(count) as usize).map_or(0, |(_, h)| *h)
         } else if !self.handles.is_empty() && rng.chance(50) {
             rng.pick(&self.handles).1
         } else {

@@ -92,7 +92,12 @@ impl Env {
     }
 }
 
-/// Expects `r` to fail with `errno`.
+/// The import front-end and the uio device of PCI device `pci`: what almost
+/// every test starts with.
+fn open_device(pci: &str) -> Result<(ImportDevice, Uio), String> {
+    Ok((ok!(ImportDevice::open()), ok!(Uio::for_pci_device(pci))))
+}
+
 /// Figures for the suite's summary line, printed at the end as `COUNT name N`:
 /// error cases whose exact errno was asserted, and faults injected (processes
 /// killed, devices unbound, module unloads).
@@ -103,6 +108,7 @@ fn fault_injected() {
     FAULTS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Expects `r` to fail with `errno`.
 fn expect_errno<T: std::fmt::Debug>(r: uio_dmabuf::Result<T>, errno: i32, what: &str) -> Outcome {
     match r {
         Err(e) if e.errno == errno => {
@@ -265,8 +271,7 @@ fn t_irq_through_uio(env: &Env) -> Outcome {
 // INFO
 
 fn t_info(env: &Env) -> Outcome {
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let (dev, uio) = open_device(env.first()?)?;
     let info = ok!(dev.info(&uio));
     check!(
         info.abi_version == uapi::UIO_DMABUF_ABI_VERSION,
@@ -310,8 +315,7 @@ fn t_info(env: &Env) -> Outcome {
 
 fn import_and_check(env: &Env, buf: OwnedFd, size: usize, dir: Direction) -> Result<usize, String> {
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let info = ok!(dev.info(&uio));
     let imp = ok!(dev.import(&uio, &buf, dir, ImportFlags::default()));
     check!(imp.size() == size as u64, "size {} != {size}", imp.size());
@@ -355,8 +359,7 @@ fn t_import_system_heap(env: &Env) -> Outcome {
         if env.swiotlb && size > SWIOTLB_MAX_MAPPING {
             // The system heap hands out 1 MiB chunks from 1 MiB on; swiotlb cannot
             // bounce more than 256 KiB in one piece, so the exporter's map fails.
-            let dev = ok!(ImportDevice::open());
-            let uio = ok!(Uio::for_pci_device(env.first()?));
+            let (dev, uio) = open_device(env.first()?)?;
             expect_errno(
                 dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()),
                 libc::EIO,
@@ -415,8 +418,7 @@ fn t_import_every_direction(env: &Env) -> Outcome {
 }
 
 fn t_contiguous_flag(env: &Env) -> Outcome {
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let (dev, uio) = open_device(env.first()?)?;
     let small = ok!(buffers::system_heap(4096));
     let imp = ok!(dev.import(
         &uio,
@@ -545,8 +547,7 @@ fn t_same_buffer_once_per_device(env: &Env) -> Outcome {
 
 fn t_dmabuf_outlives_its_fd(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let buf = ok!(buffers::system_heap(256 << 10));
     let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
     drop(buf);
@@ -562,8 +563,7 @@ fn t_dmabuf_outlives_its_fd(env: &Env) -> Outcome {
 
 fn t_close_without_release(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let uio = ok!(Uio::for_pci_device(pci));
-    let dev = ok!(ImportDevice::open());
+    let (dev, uio) = open_device(pci)?;
     for size in [4096, 256 << 10] {
         let buf = ok!(buffers::system_heap(size));
         std::mem::forget(ok!(dev.import(
@@ -595,8 +595,7 @@ fn raw_import(dev: &ImportDevice, args: &mut uapi::uio_dmabuf_import) -> uio_dma
 
 fn t_import_errors(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let buf = ok!(buffers::system_heap(8192));
     let null = fs::File::open("/dev/null").map_err(|e| e.to_string())?;
     let (pipe_r, _pipe_w) = ok!(testing::pipe());
@@ -892,8 +891,7 @@ fn t_import_errors(env: &Env) -> Outcome {
 fn t_outputs_are_fully_written(env: &Env) -> Outcome {
     // Poisoned output fields come back with exact values, reserved fields zero,
     // and nothing beyond the reported count is written.
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let (dev, uio) = open_device(env.first()?)?;
     let buf = ok!(buffers::udmabuf(8 * page_size(), true));
     const POISON: u64 = 0xaaaa_aaaa_aaaa_aaaa;
     let mut info = uapi::uio_dmabuf_info {
@@ -986,8 +984,7 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
     // struct straddling the end of a mapping: input readable, output not
     // (the write of the tail fails).
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let buf = ok!(buffers::system_heap(4096));
     let page = page_size();
     // Two pages; the second becomes read-only.
@@ -1020,8 +1017,7 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
 }
 
 fn t_other_ioctl_errors(env: &Env) -> Outcome {
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let (dev, uio) = open_device(env.first()?)?;
     let buf = ok!(buffers::system_heap(4096));
     let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
     let h = imp.handle();
@@ -1167,8 +1163,7 @@ fn bind(pci: &str) -> Outcome {
 
 fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
     let pci = env.first()?.to_string();
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(&pci));
+    let (dev, uio) = open_device(&pci)?;
     let a = ok!(buffers::system_heap(256 << 10));
     let b = ok!(buffers::udmabuf(32 * page_size(), true));
     let ia = ok!(dev.import(&uio, &a, Direction::ToDevice, ImportFlags::default()));
@@ -1258,8 +1253,7 @@ fn t_per_file_limits(env: &Env) -> Outcome {
     };
     reload("max_imports=3 max_mapped_bytes=65536")?;
     let result = (|| {
-        let dev = ok!(ImportDevice::open());
-        let uio = ok!(Uio::for_pci_device(env.first()?));
+        let (dev, uio) = open_device(env.first()?)?;
         let info = ok!(dev.info(&uio));
         check!(
             info.max_imports == 3 && info.max_mapped_bytes == 65536,
@@ -1301,8 +1295,7 @@ fn t_per_file_limits(env: &Env) -> Outcome {
 /// on the unreachable pages); with one, IOVAs below the mask make it work.
 fn t_memory_beyond_the_mask(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let info = ok!(dev.info(&uio));
     check!(
         info.unreachable_memory == env.unreachable_memory(),
@@ -1336,8 +1329,7 @@ fn t_memory_beyond_the_mask(env: &Env) -> Outcome {
 
 fn t_debugfs_counters(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let (total0, released0, errors0) = (
         counter("imports_total")?,
         counter("releases_total")?,
@@ -1799,8 +1791,7 @@ fn churn(dev: &ImportDevice, uio: &Uio, rounds: usize, allowed: &[i32]) -> Resul
 
 fn t_threads_share_one_fd(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..8)
             .map(|_| s.spawn(|| churn(&dev, &uio, 25, &[])))
@@ -1823,8 +1814,7 @@ fn t_fds_closed_and_dup_ed_under_importers(env: &Env) -> Outcome {
     // works or fails with a documented errno, and nothing is left behind.
     use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
     let pci = env.first()?;
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let (dev, uio) = open_device(pci)?;
     let first = ok!(buffers::system_heap(8192));
     let shared = AtomicI32::new(first.as_raw_fd());
     let stop = AtomicBool::new(false);
@@ -1944,8 +1934,7 @@ fn t_unbind_during_imports(env: &Env) -> Outcome {
         "attachments left after unbind cycles"
     );
     // The device works after the last rebind.
-    let dev = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(&pci));
+    let (dev, uio) = open_device(&pci)?;
     check!(ok!(churn(&dev, &uio, 2, &[])) == 2, "imports after rebind");
     Ok(())
 }

@@ -469,17 +469,13 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
 
     // 6. Interrupt round trip: ours vs uio_pci_generic, in alternating rounds.
     let irq_iters = if quick { 50 } else { 300 };
-    let (ours, generic) = match &peer {
-        Some(peer) => match peer_irq(&uio, peer, irq_iters) {
-            Ok((ours, generic)) => (ours, Some(generic)),
-            Err(msg) => {
-                println!("  IRQ round trip, uio_pci_generic: not measured ({msg})");
-                (
-                    bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?,
-                    None,
-                )
-            }
-        },
+    let side_by_side = peer.as_deref().and_then(|peer| {
+        peer_irq(&uio, peer, irq_iters)
+            .map_err(|msg| println!("  IRQ round trip, uio_pci_generic: not measured ({msg})"))
+            .ok()
+    });
+    let (ours, generic) = match side_by_side {
+        Some((ours, generic)) => (ours, Some(generic)),
         None => (
             bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?,
             None,
