@@ -35,6 +35,7 @@ use kernel::{
 
 use crate::{
     chrdev::InodeId,
+    dma_buf::DmaBuf,
     pci_ext::DmaInfo,
     stats::DeviceCounters, //
 };
@@ -192,14 +193,15 @@ impl DeviceUse {
         &self.dev
     }
 
-    /// Claims dma-buf `id` for this device until the claim drops: `EEXIST` if
+    /// Claims dma-buf `buf` for this device until the claim drops: `EEXIST` if
     /// it is imported for the device already (by any open file).
     ///
     /// One mapping per buffer and device: without an IOMMU or bouncing, two
     /// mappings of the same pages for one device are indistinguishable (same
     /// DMA addresses), which makes their syncs ambiguous to the DMA API's debug
     /// accounting and wastes mappings; userspace shares the one handle instead.
-    pub(crate) fn claim_buffer(&self, id: usize) -> Result<BufferClaim> {
+    pub(crate) fn claim_buffer(&self, buf: &DmaBuf) -> Result<BufferClaim> {
+        let id = buf.id();
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         match self.dev.buffers.lock().entry(id) {
             Entry::Occupied(_) => return Err(EEXIST),
@@ -208,6 +210,7 @@ impl DeviceUse {
         Ok(BufferClaim {
             dev: self.dev.clone(),
             id,
+            _buf: buf.new_reference(),
         })
     }
 
@@ -252,9 +255,15 @@ impl Drop for MappedToken {
 }
 
 /// A dma-buf claimed for a device ([`DeviceUse::claim_buffer`]).
+///
+/// The claim holds its own reference to the dma-buf, dropped only after the
+/// claim is withdrawn: the buffer's address, which is the claim's key, cannot
+/// be reused by a new dma-buf while the claim stands (that new buffer would be
+/// refused with a spurious `EEXIST`).
 pub(crate) struct BufferClaim {
     dev: Arc<DeviceState>,
     id: usize,
+    _buf: DmaBuf,
 }
 
 impl Drop for BufferClaim {

@@ -69,6 +69,15 @@ impl DmaBuf {
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(EINVAL)
     }
 
+    /// Takes one more reference to the same dma-buf.
+    pub(crate) fn new_reference(&self) -> Self {
+        // SAFETY: By the type invariant the dma-buf is alive, and we hold a
+        // reference for the whole call.
+        unsafe { bindings::uio_dmabuf_helper_get_dma_buf(self.ptr.as_ptr()) };
+        // INVARIANT: `get_dma_buf` took the reference the new object owns.
+        Self { ptr: self.ptr }
+    }
+
     /// Identity of the dma-buf (its address): compared, never dereferenced.
     pub(crate) fn id(&self) -> usize {
         self.ptr.as_ptr() as usize

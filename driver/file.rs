@@ -145,8 +145,11 @@ impl OpenFile {
             write_out(arg, &args)
         })();
         if let Err(e) = copied {
-            // Userspace never learnt of the import: undo it.
-            if let Some(import) = self.table.lock().remove(handle) {
+            // Userspace never learnt of the import: undo it. Taken out of the
+            // table in a statement of its own, so the table lock is released
+            // before the teardown calls into the exporter.
+            let removed = self.table.lock().remove(handle);
+            if let Some(import) = removed {
                 import.revoke();
             }
             return Err(e);

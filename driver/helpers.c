@@ -4,6 +4,7 @@
  * Rust side (declared in helpers.h, bound by bindgen). Like rust/helpers/ in the
  * kernel tree: no logic here, only the call.
  */
+#include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
@@ -63,4 +64,9 @@ dev_t uio_dmabuf_helper_file_rdev(struct file *file)
 	struct inode *inode = file_inode(file);
 
 	return S_ISCHR(inode->i_mode) ? inode->i_rdev : 0;
+}
+
+void uio_dmabuf_helper_get_dma_buf(struct dma_buf *dmabuf)
+{
+	get_dma_buf(dmabuf);
 }

@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 struct device;
+struct dma_buf;
 struct file;
 struct pci_dev;
 
@@ -25,5 +26,6 @@ unsigned long uio_dmabuf_helper_bar_flags(struct pci_dev *pdev, int bar);
 unsigned int uio_dmabuf_helper_pci_irq(struct pci_dev *pdev);
 bool uio_dmabuf_helper_intx_mask_supported(struct pci_dev *pdev);
 dev_t uio_dmabuf_helper_file_rdev(struct file *file);
+void uio_dmabuf_helper_get_dma_buf(struct dma_buf *dmabuf);
 
 #endif

@@ -73,7 +73,7 @@ impl Import {
             return Err(ERANGE);
         }
         let size = u64::try_from(buf.size())?;
-        let claim = user.claim_buffer(buf.id())?;
+        let claim = user.claim_buffer(&buf)?;
         let attach = Attachment::new(buf, user.bound())?;
         let mapping = Mapping::new(attach, req.direction)?;
         let live = LiveMapping {

@@ -9,10 +9,6 @@ use kernel::{
         Bound,
         Core, //
     },
-    dma::{
-        Device as _,
-        DmaMask, //
-    },
     pci,
     prelude::*,
     sync::Arc, //
@@ -82,26 +78,32 @@ impl pci::Driver for UioDmabufDriver {
         let result = (|| {
             pci_ext::enable_managed(pdev)?;
             pdev.set_master();
-            // SAFETY: In probe, before anything maps DMA for the device.
-            unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(bits)?)? };
-            // SAFETY: As above.
-            unsafe { pdev.dma_set_max_seg_size(module_parameters::max_segment_size.value()) };
+            pci_ext::configure_dma(pdev, bits, module_parameters::max_segment_size.value())?;
 
             let bound: &'bound pci::Device<Bound> = pdev;
             let mut maps = KVec::new();
             for bar in 0..pci_ext::NUM_BARS {
-                if let Some((phys, size)) = pci_ext::memory_bar(bound, bar) {
-                    if maps.len() < uio::MAX_MAPS {
-                        maps.push(
-                            uio::MemMap {
-                                name: BAR_NAMES[bar as usize],
-                                phys,
-                                size,
-                            },
-                            GFP_KERNEL,
-                        )?;
-                    }
+                let Some((phys, size)) = pci_ext::memory_bar(bound, bar) else {
+                    continue;
+                };
+                if maps.len() == uio::MAX_MAPS {
+                    // Only six 32-bit memory BARs get here.
+                    dev_warn!(
+                        pdev.as_ref(),
+                        "uio_dmabuf: BAR{} not exposed: UIO has room for {} maps\n",
+                        bar,
+                        uio::MAX_MAPS
+                    );
+                    continue;
                 }
+                maps.push(
+                    uio::MemMap {
+                        name: BAR_NAMES[bar as usize],
+                        phys,
+                        size,
+                    },
+                    GFP_KERNEL,
+                )?;
             }
             let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
             let state = DeviceState::new(bound, pci_ext::dma_info(bound.as_ref()))?;

@@ -4,7 +4,10 @@
 //! device number of their `/dev/uioN`) and open files of `/dev/uio-dmabuf`
 //! (walked on unbind to revoke the device's imports).
 //!
-//! Lock order: the registry lock is never held while taking another lock.
+//! Lock order: registry lock, then a device's `open_inodes` lock (taken by
+//! `DeviceState::is_uio_file` while the devices are searched); nothing else is
+//! taken under the registry lock, and neither lock is held while calling into
+//! an exporter.
 
 use kernel::{
     fs::LocalFile,

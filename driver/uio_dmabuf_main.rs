@@ -12,6 +12,11 @@
 //!
 //! Layout: thin `unsafe` abstractions over C APIs ([`uio`], [`dma_buf`],
 //! [`pci_ext`], [`chrdev`], [`raw`], [`bindings`]) and safe driver logic on top.
+//! Outside those, `unsafe` appears only where the kernel crate demands it of
+//! any user, each with its `// SAFETY:` argument: the module-wide lock's
+//! one-time initialisation ([`registry`]), the proof that a guarded device is
+//! bound ([`device::DeviceUse`], from the unbind protocol's invariant), and the
+//! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types.
 
 use kernel::{
     driver,

@@ -47,7 +47,10 @@ struct uio_dmabuf_segment {
 #define UIO_DMABUF_INFO_IOMMU (1u << 0) /* an IOMMU translates the device's DMA */
 /*
  * Part of RAM lies beyond the device's DMA mask (below 32 bits) and there is no
- * IOMMU: nothing is sure to bounce it, so imports fail with -ERANGE.
+ * IOMMU: swiotlb's bounce pool lies below 4 GiB, not below such a mask (and
+ * may not exist at all), so nothing can bounce those pages for the device.
+ * Every import fails with -ERANGE rather than only those whose pages happen to
+ * lie too high; the device would otherwise get addresses it truncates.
  */
 #define UIO_DMABUF_INFO_UNREACHABLE_MEMORY (1u << 1)
 
