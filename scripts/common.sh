@@ -29,7 +29,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Run as root, through sudo only when we are not root already.
 as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	else
+		command -v sudo >/dev/null || die "not root and no sudo: run '$*' as root, or install sudo"
+		sudo "$@"
+	fi
 }
 
 # Bump when the way the kernel is built changes in a way the inputs below miss.

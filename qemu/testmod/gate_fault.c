@@ -8,20 +8,65 @@
  *   kasan    a one-byte heap out-of-bounds read        -> "BUG: KASAN: slab-out-of-bounds"
  *   lockdep  two mutexes taken in both orders          -> "possible circular locking"
  *   leak     kmalloc'd buffers whose pointers are lost -> kmemleak "unreferenced object"
+ *   bug      BUG()                                     -> "kernel BUG at", "Oops"
+ *   irqlock  a spinlock taken in a timer (softirq) and
+ *            with softirqs enabled                     -> "inconsistent lock state"
+ *   dmaapi   an unmap of a DMA address never mapped,
+ *            for the first edu device                  -> "DMA-API: ... has not allocated"
+ *   panic    panic()                                   -> "Kernel panic"
  *   none     nothing (the control case)
  */
 #include <linux/compiler.h>
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/timer.h>
 
 static char *fault = "none";
 module_param(fault, charp, 0444);
-MODULE_PARM_DESC(fault, "which report to trigger: none, warn, kasan, lockdep, leak");
+MODULE_PARM_DESC(fault,
+		 "which report to trigger: none, warn, kasan, lockdep, leak, bug, irqlock, dmaapi, panic");
 
 static DEFINE_MUTEX(lock_a);
 static DEFINE_MUTEX(lock_b);
+static DEFINE_SPINLOCK(irq_lock);
+
+static void irq_lock_timer_fn(struct timer_list *t)
+{
+	spin_lock(&irq_lock);
+	spin_unlock(&irq_lock);
+}
+
+/* Taken with softirqs enabled here, and from a timer, i.e. in softirq context. */
+static void irq_lock_misuse(void)
+{
+	struct timer_list timer;
+
+	spin_lock(&irq_lock);
+	spin_unlock(&irq_lock);
+	timer_setup_on_stack(&timer, irq_lock_timer_fn, 0);
+	mod_timer(&timer, jiffies + 1);
+	msleep(100);
+	timer_delete_sync(&timer);
+	timer_destroy_on_stack(&timer);
+}
+
+/* Unmaps a DMA address that was never mapped: DMA-API debug's "not allocated". */
+static int dma_api_misuse(void)
+{
+	struct pci_dev *pdev = pci_get_device(0x1234, 0x11e8, NULL);
+
+	if (!pdev)
+		return -ENODEV;
+	dma_unmap_single(&pdev->dev, 0x100000, PAGE_SIZE, DMA_TO_DEVICE);
+	pci_dev_put(pdev);
+	return 0;
+}
 
 static int __init gate_fault_init(void)
 {
@@ -60,6 +105,14 @@ static int __init gate_fault_init(void)
 			p = kzalloc(4 * PAGE_SIZE, GFP_KERNEL);
 			OPTIMIZER_HIDE_VAR(p);
 		}
+	} else if (!strcmp(fault, "bug")) {
+		BUG();
+	} else if (!strcmp(fault, "irqlock")) {
+		irq_lock_misuse();
+	} else if (!strcmp(fault, "dmaapi")) {
+		return dma_api_misuse();
+	} else if (!strcmp(fault, "panic")) {
+		panic("gate_fault: deliberate panic\n");
 	} else if (strcmp(fault, "none")) {
 		return -EINVAL;
 	}
