@@ -238,9 +238,10 @@ fn t_bound_with_uio_maps(env: &Env) -> Outcome {
 fn t_bar0_mmap_registers(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let edu = ok!(Edu::new(&uio));
-    check!(edu.id() == 0x010000ed, "id {:#x}", edu.id());
+    let id = ok!(edu.id());
+    check!(id == 0x010000ed, "id {id:#x}");
     check!(
-        edu.liveness(0x12345678) == !0x12345678u32,
+        ok!(edu.liveness(0x12345678)) == !0x12345678u32,
         "liveness register"
     );
     Ok(())
@@ -250,13 +251,13 @@ fn t_irq_through_uio(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let edu = ok!(Edu::new(&uio));
     for round in 0..3 {
-        edu.raise_irq(0x1 << round);
+        ok!(edu.raise_irq(0x1 << round));
         let status = ok!(edu.wait_irq());
         check!(status == 0x1 << round, "round {round}: status {status:#x}");
     }
     // Masked with irqcontrol 0: an interrupt stays pending until unmasked.
     ok!(uio.irqcontrol(0));
-    edu.raise_irq(0x10);
+    ok!(edu.raise_irq(0x10));
     check!(
         ok!(uio.wait_irq_timeout(500)).is_none(),
         "interrupt delivered while masked"
