@@ -14,7 +14,7 @@ use dma_buf::DmaBuf;
 use crate::buffers;
 use crate::edu::{self, Edu};
 use crate::error::{Error, Result};
-use crate::import::{Direction, Import, ImportDevice, ImportFlags};
+use crate::import::{locate, Direction, ImportDevice, ImportFlags, Segment};
 use crate::uio::Uio;
 
 /// Where a test buffer comes from.
@@ -111,7 +111,8 @@ pub struct Report {
     pub size: usize,
     pub src_segments: usize,
     pub dst_segments: usize,
-    /// Bytes edu moved (each byte twice: in and out).
+    /// Bytes copied from the source to the destination, each counted once
+    /// (edu moves every byte twice: RAM to its buffer, then back to RAM).
     pub bytes_moved: usize,
     /// Bytes of the destination that differ from the source afterwards.
     pub mismatches: usize,
@@ -167,21 +168,33 @@ fn mmap_count_mismatches(fd: &OwnedFd, len: usize) -> Result<usize> {
     .map_err(|_| Error::new("DMA_BUF_IOCTL_SYNC read", libc::EIO))
 }
 
-/// The pieces `(offset, len)` edu transfers for a buffer: at most
-/// [`edu::MAX_TRANSFER`] bytes, never crossing a segment of `a` or `b`.
-fn pieces(a: &Import<'_>, b: &Import<'_>, size: usize) -> Vec<(usize, usize)> {
+/// The pieces `(offset, len)` edu transfers for a `size`-byte buffer whose
+/// two mappings have segment lists `a` and `b`: at most [`edu::MAX_TRANSFER`]
+/// bytes, never crossing a segment boundary of either. `EIO` if a list covers
+/// less than `size` bytes.
+pub fn pieces(a: &[Segment], b: &[Segment], size: usize) -> Result<Vec<(usize, usize)>> {
     let mut out = Vec::new();
     let mut off = 0;
     while off < size {
-        let (_, run_a) = a.dma_addr_at(off as u64).expect("offset inside the buffer");
-        let (_, run_b) = b.dma_addr_at(off as u64).expect("offset inside the buffer");
-        let len = (run_a.min(run_b) as usize)
+        let (_, _, run_a) = locate_or_eio(a, off)?;
+        let (_, _, run_b) = locate_or_eio(b, off)?;
+        // `locate` never returns an empty run, so every piece moves forward.
+        let len = usize::try_from(run_a.min(run_b))
+            .unwrap_or(usize::MAX)
             .min(edu::MAX_TRANSFER)
             .min(size - off);
         out.push((off, len));
         off += len;
     }
-    out
+    Ok(out)
+}
+
+/// [`locate`], with `EIO` when the segment list ends before `offset`.
+fn locate_or_eio(segments: &[Segment], offset: usize) -> Result<(usize, u64, u64)> {
+    locate(segments, offset as u64).ok_or(Error::new(
+        "segment list shorter than the buffer",
+        libc::EIO,
+    ))
 }
 
 /// Copies a `size`-byte buffer from `exporter` through edu into another one.
@@ -213,9 +226,9 @@ pub fn run(
     src.sync_for_device()?;
     dst.sync_for_device()?;
     let mut moved = 0;
-    for (off, len) in pieces(&src, &dst, size) {
-        let (from, _) = src.dma_addr_at(off as u64).expect("inside");
-        let (to, _) = dst.dma_addr_at(off as u64).expect("inside");
+    for (off, len) in pieces(src.segments(), dst.segments(), size)? {
+        let (_, from, _) = locate_or_eio(src.segments(), off)?;
+        let (_, to, _) = locate_or_eio(dst.segments(), off)?;
         edu.dma(from, 0, len, false)?;
         edu.dma(to, 0, len, true)?;
         moved += len;
@@ -237,6 +250,59 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn segs(l: &[(u64, u64)]) -> Vec<Segment> {
+        l.iter()
+            .map(|&(dma_addr, len)| Segment { dma_addr, len })
+            .collect()
+    }
+
+    #[test]
+    fn pieces_split_at_every_segment_boundary_and_at_4095_bytes() {
+        // a: 8 KiB + 4 KiB; b: 4 KiB + 100 bytes + the rest.
+        let a = segs(&[(0x10000, 0x2000), (0x40000, 0x1000)]);
+        let b = segs(&[(0x80000, 0x1000), (0x90000, 100), (0xa0000, 0x2000 - 100)]);
+        let p = pieces(&a, &b, 0x3000).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                (0, 4095),
+                (4095, 1),
+                (0x1000, 100),
+                // a's first segment ends at 0x2000, inside b's third.
+                (0x1000 + 100, 0x1000 - 100),
+                (0x2000, 4095),
+                (0x2000 + 4095, 1),
+            ]
+        );
+        // Contiguous, no gaps, no piece crossing a boundary of either list.
+        let mut next = 0;
+        for &(off, len) in &p {
+            assert_eq!(off, next);
+            assert!(len > 0 && len <= edu::MAX_TRANSFER);
+            for list in [&a, &b] {
+                let (first, _, _) = locate(list, off as u64).unwrap();
+                let (last, _, _) = locate(list, (off + len - 1) as u64).unwrap();
+                assert_eq!(first, last, "piece {off:#x}+{len:#x} crosses a segment");
+            }
+            next = off + len;
+        }
+        assert_eq!(next, 0x3000);
+    }
+
+    #[test]
+    fn pieces_stop_at_the_buffer_size_and_fail_on_short_lists() {
+        let one = segs(&[(0, 1 << 20)]);
+        assert_eq!(pieces(&one, &one, 10).unwrap(), vec![(0, 10)]);
+        assert_eq!(pieces(&one, &one, 0).unwrap(), vec![]);
+        let short = segs(&[(0, 4096)]);
+        assert_eq!(
+            pieces(&one, &short, 8192).unwrap_err().errno,
+            libc::EIO,
+            "a list shorter than the buffer"
+        );
+        assert_eq!(pieces(&[], &one, 1).unwrap_err().errno, libc::EIO);
+    }
 
     #[test]
     fn pattern_differs_between_pages_and_is_not_zero_everywhere() {

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use uio_dmabuf::bench::{self, Stats};
+use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
 use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags};
@@ -494,12 +495,15 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     json.push(irq_json + "}");
 
     // 7. edu DMA rate (QEMU-bound: edu's engine runs off a 100 ms timer).
-    let edu = uio_dmabuf::edu::Edu::new(&uio).map_err(e)?;
+    let edu = edu::Edu::new(&uio).map_err(e)?;
     let buf = buffers::system_heap(4096).map_err(e)?;
     let imp = dev
         .import(&uio, &buf, Direction::Bidirectional, ImportFlags::default())
         .map_err(e)?;
-    let addr = imp.segments()[0].dma_addr;
+    let addr = match imp.segments().first() {
+        Some(s) if s.len >= edu::MAX_TRANSFER as u64 => s.dma_addr,
+        _ => return Err("a one-page import without a whole first segment".into()),
+    };
     let mut dma = Vec::new();
     for len in [64usize, 512, 4095] {
         let s = bench::measure(1, if quick { 3 } else { 10 }, || {
