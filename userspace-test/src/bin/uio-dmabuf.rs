@@ -4,11 +4,13 @@
 
 use std::process::ExitCode;
 
+use serde::Serialize;
+
 use uio_dmabuf::bench::{self, Stats};
 use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
-use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags};
+use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags, Segment};
 
 const USAGE: &str = "usage: uio-dmabuf <command> [options]
 
@@ -81,59 +83,106 @@ impl Opts {
     }
 }
 
+/// One device of `list --json`; `uio` is null before the driver registered a
+/// UIO node, `dma_mask` and `iommu` when INFO could not be asked.
+#[derive(Debug, Serialize)]
+struct ListRow {
+    device: String,
+    vendor: u16,
+    device_id: u16,
+    uio: Option<String>,
+    dma_mask: Option<u64>,
+    iommu: Option<bool>,
+}
+
+/// The header of `list`'s table.
+fn list_header() -> String {
+    format!(
+        "{:<14} {:<10} {:<6} {:<20} IOMMU",
+        "DEVICE", "ID", "UIO", "DMA MASK"
+    )
+}
+
+/// One row of `list`'s table (`?` where INFO could not be asked).
+fn list_line(r: &ListRow) -> String {
+    format!(
+        "{:<14} {:04x}:{:04x}  {:<6} {:<20} {}",
+        r.device,
+        r.vendor,
+        r.device_id,
+        r.uio.as_deref().unwrap_or("-"),
+        r.dma_mask.map_or("?".into(), |m| format!("{m:#x}")),
+        r.iommu.map_or("?", |i| if i { "yes" } else { "no" }),
+    )
+}
+
 fn list(mut opts: Opts) -> Result<(), String> {
     let json = opts.flag("--json");
     opts.finish()?;
     let devices = sysfs::bound_devices().map_err(|e| format!("reading sysfs: {e}"))?;
     let front = ImportDevice::open().ok();
     let mut rows = Vec::new();
-    for d in &devices {
+    for d in devices {
         let info = match (&front, &d.uio) {
             (Some(front), Some(node)) => Uio::open(node).and_then(|u| front.info(&u)).ok(),
             _ => None,
         };
-        rows.push((d, info));
+        rows.push(ListRow {
+            device: d.address,
+            vendor: d.vendor,
+            device_id: d.device,
+            uio: d.uio,
+            dma_mask: info.as_ref().map(|i| i.dma_mask),
+            iommu: info.as_ref().map(|i| i.iommu),
+        });
     }
     if json {
-        let items: Vec<String> = rows
-            .iter()
-            .map(|(d, info)| {
-                format!(
-                    "{{\"device\":\"{}\",\"vendor\":{},\"device_id\":{},\"uio\":{},\"dma_mask\":{},\"iommu\":{}}}",
-                    d.address,
-                    d.vendor,
-                    d.device,
-                    d.uio.as_ref().map_or("null".into(), |u| format!("\"{u}\"")),
-                    info.as_ref().map_or("null".into(), |i| i.dma_mask.to_string()),
-                    info.as_ref().map_or("null".into(), |i| i.iommu.to_string()),
-                )
-            })
-            .collect();
-        println!("[{}]", items.join(","));
+        println!("{}", to_json(&rows)?);
         return Ok(());
     }
     if rows.is_empty() {
         println!("no device bound to {}", sysfs::DRIVER_NAME);
         return Ok(());
     }
-    println!(
-        "{:<14} {:<10} {:<6} {:<20} IOMMU",
-        "DEVICE", "ID", "UIO", "DMA MASK"
-    );
-    for (d, info) in rows {
-        println!(
-            "{:<14} {:04x}:{:04x}  {:<6} {:<20} {}",
-            d.address,
-            d.vendor,
-            d.device,
-            d.uio.as_deref().unwrap_or("-"),
-            info.as_ref()
-                .map_or("?".into(), |i| format!("{:#x}", i.dma_mask)),
-            info.as_ref()
-                .map_or("?", |i| if i.iommu { "yes" } else { "no" }),
-        );
+    println!("{}", list_header());
+    for r in &rows {
+        println!("{}", list_line(r));
     }
     Ok(())
+}
+
+/// One line of JSON.
+fn to_json(value: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| format!("JSON output: {e}"))
+}
+
+/// `import --json`.
+#[derive(Debug, Serialize)]
+struct ImportReport {
+    device: String,
+    uio: String,
+    heap: String,
+    size: u64,
+    handle: u32,
+    nr_segments: usize,
+    segments: Vec<SegmentRow>,
+}
+
+/// One segment of `import --json`.
+#[derive(Debug, Serialize)]
+struct SegmentRow {
+    dma_addr: u64,
+    len: u64,
+}
+
+/// The header of `import`'s segment table.
+fn segment_header() -> String {
+    format!("{:>6}  {:<18}  {:>10}", "#", "DMA ADDRESS", "LENGTH")
+}
+
+/// Row `i` of `import`'s segment table.
+fn segment_line(i: usize, s: &Segment) -> String {
+    format!("{i:>6}  {:#018x}  {:>10}", s.dma_addr, s.len)
 }
 
 fn import(mut opts: Opts) -> Result<(), String> {
@@ -162,17 +211,23 @@ fn import(mut opts: Opts) -> Result<(), String> {
         .import(&uio, &buf, dir, ImportFlags { contiguous })
         .map_err(|e| e.to_string())?;
     if json {
-        let segs: Vec<String> = imp
-            .segments()
-            .iter()
-            .map(|s| format!("{{\"dma_addr\":{},\"len\":{}}}", s.dma_addr, s.len))
-            .collect();
-        println!(
-            "{{\"device\":\"{pci}\",\"heap\":\"{heap}\",\"size\":{},\"handle\":{},\"segments\":[{}]}}",
-            imp.size(),
-            imp.handle(),
-            segs.join(",")
-        );
+        let report = ImportReport {
+            device: pci,
+            uio: uio.name().to_string(),
+            heap,
+            size: imp.size(),
+            handle: imp.handle(),
+            nr_segments: imp.segments().len(),
+            segments: imp
+                .segments()
+                .iter()
+                .map(|s| SegmentRow {
+                    dma_addr: s.dma_addr,
+                    len: s.len,
+                })
+                .collect(),
+        };
+        println!("{}", to_json(&report)?);
     } else {
         let source = if heap == "system" {
             "the system heap".to_string()
@@ -186,9 +241,9 @@ fn import(mut opts: Opts) -> Result<(), String> {
             imp.handle(),
             imp.segments().len()
         );
-        println!("{:>6}  {:<18}  {:>10}", "#", "DMA ADDRESS", "LENGTH");
+        println!("{}", segment_header());
         for (i, s) in imp.segments().iter().enumerate() {
-            println!("{i:>6}  {:#018x}  {:>10}", s.dma_addr, s.len);
+            println!("{}", segment_line(i, s));
         }
     }
     imp.release().map_err(|e| e.to_string())
@@ -571,6 +626,25 @@ fn device_or_first(device: Option<String>) -> Result<String, String> {
     }
 }
 
+/// `edu-selftest --json`.
+#[derive(Debug, Serialize)]
+struct SelftestReport {
+    device: String,
+    pass: bool,
+    runs: Vec<SelftestRun>,
+}
+
+/// One exporter's run of `edu-selftest --json`.
+#[derive(Debug, Serialize)]
+struct SelftestRun {
+    buffer: &'static str,
+    size: usize,
+    src_segments: usize,
+    dst_segments: usize,
+    bytes_moved: usize,
+    mismatches: usize,
+}
+
 fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let json = opts.flag("--json");
     let syncs = if opts.flag("--skip-cpu-sync") {
@@ -594,24 +668,22 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     }
     let pass = reports.iter().all(|r| r.mismatches == 0);
     if json {
-        let rows: Vec<String> = reports
-            .iter()
-            .map(|r| {
-                format!(
-                    "{{\"buffer\":\"{}\",\"size\":{},\"src_segments\":{},\"dst_segments\":{},\"bytes_moved\":{},\"mismatches\":{}}}",
-                    r.exporter.name(),
-                    r.size,
-                    r.src_segments,
-                    r.dst_segments,
-                    r.bytes_moved,
-                    r.mismatches
-                )
-            })
-            .collect();
-        println!(
-            "{{\"device\":\"{pci}\",\"pass\":{pass},\"runs\":[{}]}}",
-            rows.join(",")
-        );
+        let out = SelftestReport {
+            device: pci,
+            pass,
+            runs: reports
+                .iter()
+                .map(|r| SelftestRun {
+                    buffer: r.exporter.name(),
+                    size: r.size,
+                    src_segments: r.src_segments,
+                    dst_segments: r.dst_segments,
+                    bytes_moved: r.bytes_moved,
+                    mismatches: r.mismatches,
+                })
+                .collect(),
+        };
+        println!("{}", to_json(&out)?);
     } else {
         println!(
             "edu DMA self-test on {pci} ({}), {size} bytes per buffer{}",
@@ -689,6 +761,90 @@ mod tests {
         assert_eq!(parse_size("1T"), None);
         assert_eq!(parse_size("M"), None);
         assert_eq!(parse_size(""), None);
+    }
+
+    fn row(uio: Option<&str>, mask: Option<u64>, iommu: Option<bool>) -> ListRow {
+        ListRow {
+            device: "0000:00:04.0".into(),
+            vendor: 0x1234,
+            device_id: 0x11e8,
+            uio: uio.map(String::from),
+            dma_mask: mask,
+            iommu,
+        }
+    }
+
+    #[test]
+    fn list_json_has_every_field_and_nulls_for_unknowns() {
+        let rows = [
+            row(Some("uio0"), Some(0xfff_ffff), Some(false)),
+            row(None, None, None),
+        ];
+        assert_eq!(
+            to_json(&rows).unwrap(),
+            "[{\"device\":\"0000:00:04.0\",\"vendor\":4660,\"device_id\":4584,\
+             \"uio\":\"uio0\",\"dma_mask\":268435455,\"iommu\":false},\
+             {\"device\":\"0000:00:04.0\",\"vendor\":4660,\"device_id\":4584,\
+             \"uio\":null,\"dma_mask\":null,\"iommu\":null}]"
+        );
+    }
+
+    #[test]
+    fn list_table_columns_line_up() {
+        let header = list_header();
+        let known = list_line(&row(Some("uio0"), Some(0xfff_ffff), Some(true)));
+        let unknown = list_line(&row(None, None, None));
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["DEVICE", "ID", "UIO", "DMA", "MASK", "IOMMU"]
+        );
+        assert_eq!(
+            known.split_whitespace().collect::<Vec<_>>(),
+            ["0000:00:04.0", "1234:11e8", "uio0", "0xfffffff", "yes"]
+        );
+        assert_eq!(
+            unknown.split_whitespace().collect::<Vec<_>>(),
+            ["0000:00:04.0", "1234:11e8", "-", "?", "?"]
+        );
+        for col in ["ID", "UIO", "DMA MASK", "IOMMU"] {
+            let at = header.find(col).unwrap();
+            assert_eq!(&known[at - 1..at], " ", "{col} column misaligned: {known}");
+        }
+        assert_eq!(known.find("1234:11e8"), header.find("ID"));
+        assert_eq!(known.find("uio0"), header.find("UIO"));
+        assert_eq!(known.find("0xfffffff"), header.find("DMA MASK"));
+        assert_eq!(known.find("yes"), header.find("IOMMU"));
+    }
+
+    #[test]
+    fn segment_table_and_import_json() {
+        let s = Segment {
+            dma_addr: 0x1234000,
+            len: 8192,
+        };
+        let (header, line) = (segment_header(), segment_line(3, &s));
+        assert_eq!(header, "     #  DMA ADDRESS             LENGTH");
+        assert_eq!(line, "     3  0x0000000001234000        8192");
+        assert_eq!(line.find("0x"), header.find("DMA ADDRESS"));
+        assert_eq!(line.len(), header.len(), "lengths end under LENGTH");
+        let report = ImportReport {
+            device: "0000:00:04.0".into(),
+            uio: "uio0".into(),
+            heap: "system".into(),
+            size: 8192,
+            handle: 1,
+            nr_segments: 1,
+            segments: vec![SegmentRow {
+                dma_addr: s.dma_addr,
+                len: s.len,
+            }],
+        };
+        assert_eq!(
+            to_json(&report).unwrap(),
+            "{\"device\":\"0000:00:04.0\",\"uio\":\"uio0\",\"heap\":\"system\",\
+             \"size\":8192,\"handle\":1,\"nr_segments\":1,\
+             \"segments\":[{\"dma_addr\":19087360,\"len\":8192}]}"
+        );
     }
 
     #[test]
