@@ -22,12 +22,17 @@ commands:
          [--direction bidirectional|to-device|from-device] [--contiguous] [--json]
       allocate a buffer from an exporter, import it into the device (default:
       the first bound one) and print its segment table
-  edu-selftest [--device PCI] [--size N[K|M]] [--skip-cpu-sync] [--json]
+  edu-selftest [--device PCI] [--size N[K|M]] [--skip-cpu-sync | --importer-sync-only]
+               [--skip-segment N] [--json]
       for the system heap and udmabuf: fill a buffer, import it and a zeroed one,
       let QEMU's edu DMA every segment RAM -> device -> RAM (completion by
       interrupt through /dev/uioN), verify byte for byte, print a table and PASS
-      or FAIL. --skip-cpu-sync leaves out the destination's SYNC FOR_CPU (the
-      negative check: with bounce buffers the data is then stale)
+      or FAIL. --skip-cpu-sync leaves out every CPU-side sync of the destination,
+      our SYNC FOR_CPU and the system heap's DMA_BUF_IOCTL_SYNC (the negative
+      check: with bounce buffers the data is then stale); --importer-sync-only
+      reads the system-heap destination through its mmap after SYNC FOR_CPU
+      alone; --skip-segment N programs no DMA for destination segment N (a run
+      that must FAIL)
   bench [--quick] [--device PCI] [--peer PCI]
       measure the import path (see docs/benchmarks.md): import+release per size,
       the syscall floor, segment readout, scaling with live imports, threads,
@@ -643,14 +648,38 @@ struct SelftestRun {
     dst_segments: usize,
     bytes_moved: usize,
     mismatches: usize,
+    bytes_skipped: usize,
+}
+
+/// What `edu-selftest` leaves out, for its title line.
+fn selftest_mode(syncs: Syncs, skip_segment: Option<usize>) -> String {
+    let mut mode = match syncs {
+        Syncs::All => String::new(),
+        Syncs::SkipCpu => ", WITHOUT any CPU sync of the destination".into(),
+        Syncs::ImporterOnly => ", the destination synced by SYNC FOR_CPU alone".into(),
+    };
+    if let Some(n) = skip_segment {
+        mode += &format!(", WITHOUT DMA into destination segment {n}");
+    }
+    mode
 }
 
 fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let json = opts.flag("--json");
-    let syncs = if opts.flag("--skip-cpu-sync") {
-        Syncs::SkipCpu
-    } else {
-        Syncs::All
+    let syncs = match (
+        opts.flag("--skip-cpu-sync"),
+        opts.flag("--importer-sync-only"),
+    ) {
+        (false, false) => Syncs::All,
+        (true, false) => Syncs::SkipCpu,
+        (false, true) => Syncs::ImporterOnly,
+        (true, true) => {
+            return Err("--skip-cpu-sync and --importer-sync-only exclude each other".into())
+        }
+    };
+    let skip_segment = match opts.value("--skip-segment")? {
+        Some(n) => Some(n.parse().map_err(|_| format!("bad segment index '{n}'"))?),
+        None => None,
     };
     let size_arg = opts.value("--size")?.unwrap_or_else(|| "32K".into());
     let size = parse_size(&size_arg).ok_or(format!("bad size '{size_arg}'"))?;
@@ -662,8 +691,17 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let mut reports = Vec::new();
     for exporter in [Exporter::SystemHeap, Exporter::Udmabuf] {
         reports.push(
-            selftest::run(&front, &uio, exporter, size, syncs)
-                .map_err(|e| format!("{}: {e}", exporter.name()))?,
+            selftest::run(
+                &front,
+                &uio,
+                exporter,
+                size,
+                selftest::Options {
+                    syncs,
+                    skip_segment,
+                },
+            )
+            .map_err(|e| format!("{}: {e}", exporter.name()))?,
         );
     }
     let pass = reports.iter().all(|r| r.mismatches == 0);
@@ -680,6 +718,7 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
                     dst_segments: r.dst_segments,
                     bytes_moved: r.bytes_moved,
                     mismatches: r.mismatches,
+                    bytes_skipped: r.bytes_skipped,
                 })
                 .collect(),
         };
@@ -688,11 +727,7 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
         println!(
             "edu DMA self-test on {pci} ({}), {size} bytes per buffer{}",
             uio.name(),
-            if syncs == Syncs::SkipCpu {
-                ", WITHOUT the destination's SYNC FOR_CPU"
-            } else {
-                ""
-            }
+            selftest_mode(syncs, skip_segment)
         );
         println!(
             "{:<12} {:>9} {:>9} {:>12} {:>11}  RESULT",
@@ -844,6 +879,17 @@ mod tests {
             "{\"device\":\"0000:00:04.0\",\"uio\":\"uio0\",\"heap\":\"system\",\
              \"size\":8192,\"handle\":1,\"nr_segments\":1,\
              \"segments\":[{\"dma_addr\":19087360,\"len\":8192}]}"
+        );
+    }
+
+    #[test]
+    fn selftest_title_names_what_is_left_out() {
+        assert_eq!(selftest_mode(Syncs::All, None), "");
+        assert!(selftest_mode(Syncs::SkipCpu, None).contains("WITHOUT any CPU sync"));
+        assert!(selftest_mode(Syncs::ImporterOnly, None).contains("SYNC FOR_CPU alone"));
+        assert_eq!(
+            selftest_mode(Syncs::All, Some(3)),
+            ", WITHOUT DMA into destination segment 3"
         );
     }
 
