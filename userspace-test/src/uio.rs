@@ -3,9 +3,14 @@
 //! UIO devices bound to `uio_dmabuf`: find `/dev/uioN`, mmap a memory map (a
 //! BAR), wait for interrupts and re-enable them.
 //!
-//! Written here rather than with the `uio` crate: that crate hands out raw
-//! pointers to mappings it never unmaps and pulls in an async runtime, while this
-//! is a small RAII wrapper with volatile register access.
+//! Written here rather than with the `uio` crate (0.6; its tokio support is an
+//! opt-in feature, so not the reason): its `map_mapping` hands out a raw
+//! pointer to a mapping it never unmaps, with the mmap offset computed from a
+//! fixed 4096-byte page; it opens `/dev/uioN` by number only (no lookup from a
+//! PCI address) and takes an exclusive `flock` on it, which would serialize
+//! the tests' many openers (threads, forked and unprivileged processes) and
+//! panics in `drop` if the unlock fails; it has no wait with a timeout. This
+//! is a small RAII wrapper with checked, volatile register access.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
