@@ -6,9 +6,14 @@
  *
  * Built with -Wall -Wextra -Werror, statically for the guest; the layout
  * assertions below are also compiled with -m32 (see the Makefile), so 32-bit
- * userspace provably sees the same ABI.
+ * userspace provably sees the same ABI. With -DUAPI_TEST_WRONG_LAYOUT one
+ * deliberately wrong assertion is added: that build must fail, which shows the
+ * assertions are checked at all.
  *
  *   uapi-test [SIZE_BYTES]
+ *   uapi-test --wrong-abi    IMPORT with a struct 8 bytes too long (another
+ *                            ioctl number): prints the errno, which must be
+ *                            ENOTTY, and exits 1 whatever happens
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,20 +34,38 @@
 _Static_assert(sizeof(struct uio_dmabuf_segment) == 16, "segment size");
 _Static_assert(sizeof(struct uio_dmabuf_info) == 56, "info size");
 _Static_assert(offsetof(struct uio_dmabuf_info, dma_mask) == 8, "info.dma_mask");
+_Static_assert(offsetof(struct uio_dmabuf_info, max_segment_size) == 16, "info.max_segment_size");
+_Static_assert(offsetof(struct uio_dmabuf_info, flags) == 24, "info.flags");
+_Static_assert(offsetof(struct uio_dmabuf_info, max_imports) == 28, "info.max_imports");
 _Static_assert(offsetof(struct uio_dmabuf_info, max_mapped_bytes) == 32, "info.max_mapped_bytes");
 _Static_assert(offsetof(struct uio_dmabuf_info, reserved) == 40, "info.reserved");
 _Static_assert(sizeof(struct uio_dmabuf_import) == 64, "import size");
 _Static_assert(offsetof(struct uio_dmabuf_import, segments) == 16, "import.segments");
 _Static_assert(offsetof(struct uio_dmabuf_import, handle) == 28, "import.handle");
+_Static_assert(offsetof(struct uio_dmabuf_import, capacity) == 24, "import.capacity");
 _Static_assert(offsetof(struct uio_dmabuf_import, size) == 32, "import.size");
+_Static_assert(offsetof(struct uio_dmabuf_import, nr_segments) == 40, "import.nr_segments");
 _Static_assert(offsetof(struct uio_dmabuf_import, reserved) == 48, "import.reserved");
 _Static_assert(sizeof(struct uio_dmabuf_segments) == 40, "segments size");
 _Static_assert(offsetof(struct uio_dmabuf_segments, segments) == 8, "segments.segments");
+_Static_assert(offsetof(struct uio_dmabuf_segments, capacity) == 16, "segments.capacity");
+_Static_assert(offsetof(struct uio_dmabuf_segments, count) == 20, "segments.count");
+_Static_assert(offsetof(struct uio_dmabuf_segments, nr_segments) == 24, "segments.nr_segments");
 _Static_assert(offsetof(struct uio_dmabuf_segments, reserved) == 32, "segments.reserved");
 _Static_assert(sizeof(struct uio_dmabuf_sync) == 16, "sync size");
+_Static_assert(offsetof(struct uio_dmabuf_sync, flags) == 4, "sync.flags");
+_Static_assert(offsetof(struct uio_dmabuf_sync, reserved) == 8, "sync.reserved");
 _Static_assert(sizeof(struct uio_dmabuf_release) == 8, "release size");
+_Static_assert(UIO_DMABUF_IOC_INFO == 0xc038db00u, "INFO number");
 _Static_assert(UIO_DMABUF_IOC_IMPORT == 0xc040db01u, "IMPORT number");
+_Static_assert(UIO_DMABUF_IOC_SEGMENTS == 0xc028db02u, "SEGMENTS number");
+_Static_assert(UIO_DMABUF_IOC_SYNC == 0x4010db03u, "SYNC number");
 _Static_assert(UIO_DMABUF_IOC_RELEASE == 0x4008db04u, "RELEASE number");
+
+#ifdef UAPI_TEST_WRONG_LAYOUT
+/* The compile-time negative: this build must fail right here. */
+_Static_assert(sizeof(struct uio_dmabuf_import) == 56, "UAPI_TEST_WRONG_LAYOUT: import size");
+#endif
 
 #ifndef UAPI_TEST_LAYOUT_ONLY
 
@@ -87,9 +110,57 @@ static int open_first_uio(char *name, size_t len)
 	return fd;
 }
 
+/* IMPORT as a build against a header with a longer struct would issue it. */
+struct uio_dmabuf_import_too_long {
+	struct uio_dmabuf_import imp;
+	__u64 extra;
+};
+#define UIO_DMABUF_IOC_IMPORT_TOO_LONG \
+	_IOWR(UIO_DMABUF_IOCTL_MAGIC, 0x01, struct uio_dmabuf_import_too_long)
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case ENOTTY: return "ENOTTY";
+	case EINVAL: return "EINVAL";
+	case EFAULT: return "EFAULT";
+	case ENODEV: return "ENODEV";
+	case EBADF: return "EBADF";
+	default: return "E?";
+	}
+}
+
+/* The run that must fail: the driver refuses our IMPORT under another size. */
+static int wrong_abi(int dev, int uio, int dmabuf)
+{
+	struct uio_dmabuf_segment seg;
+	struct uio_dmabuf_import_too_long arg;
+	struct uio_dmabuf_release rel;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.imp.uio_fd = uio;
+	arg.imp.dmabuf_fd = dmabuf;
+	arg.imp.direction = UIO_DMABUF_DIR_BIDIRECTIONAL;
+	arg.imp.segments = (uintptr_t)&seg;
+	arg.imp.capacity = 1;
+	if (ioctl(dev, UIO_DMABUF_IOC_IMPORT_TOO_LONG, &arg) == 0) {
+		printf("IMPORT with a %zu-byte struct (ioctl %#x) succeeded: handle %u\n",
+		       sizeof(arg), (unsigned int)UIO_DMABUF_IOC_IMPORT_TOO_LONG, arg.imp.handle);
+		memset(&rel, 0, sizeof(rel));
+		rel.handle = arg.imp.handle;
+		ioctl(dev, UIO_DMABUF_IOC_RELEASE, &rel);
+		return 1;
+	}
+	printf("IMPORT with a %zu-byte struct (ioctl %#x): errno %d %s (%s)\n", sizeof(arg),
+	       (unsigned int)UIO_DMABUF_IOC_IMPORT_TOO_LONG, errno, errno_name(errno),
+	       strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned long long size = argc > 1 ? strtoull(argv[1], NULL, 0) : 1 << 20;
+	int wrong = argc > 1 && strcmp(argv[1], "--wrong-abi") == 0;
+	unsigned long long size = argc > 1 && !wrong ? strtoull(argv[1], NULL, 0) : 1 << 20;
 	struct dma_heap_allocation_data alloc = { .len = size, .fd_flags = O_RDWR | O_CLOEXEC };
 	struct uio_dmabuf_segment segs[4];
 	struct uio_dmabuf_info info;
@@ -112,6 +183,8 @@ int main(int argc, char **argv)
 	dev = open(UIO_DMABUF_DEVICE, O_RDWR | O_CLOEXEC);
 	if (dev < 0)
 		return fail("open " UIO_DMABUF_DEVICE);
+	if (wrong)
+		return wrong_abi(dev, uio, (int)alloc.fd);
 
 	memset(&info, 0, sizeof(info));
 	info.uio_fd = uio;

@@ -550,10 +550,10 @@ pub fn irq_round_trip_samples(
 ) -> Result<Vec<f64>> {
     let edu = Edu::new(uio)?;
     let mut once = || {
-        edu.raise_irq(1);
+        edu.raise_irq(1)?;
         uio.wait_irq_timeout(20_000)?
             .ok_or(Error::new("interrupt timeout", libc::ETIMEDOUT))?;
-        edu.ack_irq();
+        edu.ack_irq()?;
         reenable()
     };
     measure(3, 0, &mut once)?;

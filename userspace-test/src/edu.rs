@@ -48,34 +48,34 @@ impl<'a> Edu<'a> {
     pub fn new(uio: &'a Uio) -> Result<Self> {
         let regs = uio.map(0)?;
         let edu = Edu { uio, regs };
-        if edu.id() & 0xff != 0xed {
+        if edu.id()? & 0xff != 0xed {
             return Err(Error::new("edu identification register", libc::ENODEV));
         }
         Ok(edu)
     }
 
     /// The identification register, `0x010000ed` for edu 1.0.
-    pub fn id(&self) -> u32 {
+    pub fn id(&self) -> Result<u32> {
         self.regs.read32(REG_ID)
     }
 
     /// Writes `value` to the liveness register and reads back its complement.
-    pub fn liveness(&self, value: u32) -> u32 {
-        self.regs.write32(REG_LIVENESS, value);
+    pub fn liveness(&self, value: u32) -> Result<u32> {
+        self.regs.write32(REG_LIVENESS, value)?;
         self.regs.read32(REG_LIVENESS)
     }
 
     /// Makes edu raise an interrupt with status `bits`.
-    pub fn raise_irq(&self, bits: u32) {
-        self.regs.write32(REG_IRQ_RAISE, bits);
+    pub fn raise_irq(&self, bits: u32) -> Result<()> {
+        self.regs.write32(REG_IRQ_RAISE, bits)
     }
 
     /// Acknowledges every pending interrupt at edu (read the status, write it
     /// to the ack register); returns the status.
-    pub fn ack_irq(&self) -> u32 {
-        let status = self.regs.read32(REG_IRQ_STATUS);
-        self.regs.write32(REG_IRQ_ACK, status);
-        status
+    pub fn ack_irq(&self) -> Result<u32> {
+        let status = self.regs.read32(REG_IRQ_STATUS)?;
+        self.regs.write32(REG_IRQ_ACK, status)?;
+        Ok(status)
     }
 
     /// Waits for an interrupt through `/dev/uioN`, acknowledges it at edu (read
@@ -85,7 +85,7 @@ impl<'a> Edu<'a> {
         self.uio
             .wait_irq_timeout(IRQ_TIMEOUT_MS)?
             .ok_or(Error::new("wait for edu interrupt", libc::ETIMEDOUT))?;
-        let status = self.ack_irq();
+        let status = self.ack_irq()?;
         self.uio.enable_irq()?;
         Ok(status)
     }
@@ -94,22 +94,25 @@ impl<'a> Edu<'a> {
     /// `DEVICE_BUFFER + offset`, RAM to device unless `to_ram`, and waits for
     /// the completion interrupt.
     pub fn dma(&self, ram: u64, offset: u64, len: usize, to_ram: bool) -> Result<()> {
-        if len == 0 || offset as usize + len > MAX_TRANSFER {
+        let end = usize::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(len));
+        if len == 0 || end.is_none_or(|end| end > MAX_TRANSFER) {
             return Err(Error::new("edu DMA range", libc::EINVAL));
         }
         let dev = DEVICE_BUFFER + offset;
         let (src, dst) = if to_ram { (dev, ram) } else { (ram, dev) };
-        self.regs.write64(REG_DMA_SRC, src);
-        self.regs.write64(REG_DMA_DST, dst);
-        self.regs.write64(REG_DMA_COUNT, len as u64);
+        self.regs.write64(REG_DMA_SRC, src)?;
+        self.regs.write64(REG_DMA_DST, dst)?;
+        self.regs.write64(REG_DMA_COUNT, len as u64)?;
         let dir = if to_ram { DMA_CMD_TO_RAM } else { 0 };
         self.regs
-            .write64(REG_DMA_CMD, DMA_CMD_START | DMA_CMD_IRQ | dir);
+            .write64(REG_DMA_CMD, DMA_CMD_START | DMA_CMD_IRQ | dir)?;
         let status = self.wait_irq()?;
         if status & IRQ_DMA == 0 {
             return Err(Error::new("edu DMA completion status", libc::EIO));
         }
-        if self.regs.read64(REG_DMA_CMD) & DMA_CMD_START != 0 {
+        if self.regs.read64(REG_DMA_CMD)? & DMA_CMD_START != 0 {
             return Err(Error::new(
                 "edu DMA still running after its interrupt",
                 libc::EIO,

@@ -64,6 +64,15 @@ impl From<Error> for io::Error {
 /// Results of this library.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Checks that `[offset, offset + len)` lies inside `[0, limit)` without
+/// overflowing; returns the end. Fails with `ERANGE` for `op` otherwise.
+pub fn check_range(op: &'static str, offset: usize, len: usize, limit: usize) -> Result<usize> {
+    match offset.checked_add(len) {
+        Some(end) if end <= limit => Ok(end),
+        _ => Err(Error::new(op, libc::ERANGE)),
+    }
+}
+
 /// The symbolic name of the errnos the driver documents.
 pub fn errno_name(errno: i32) -> &'static str {
     match errno {
@@ -101,6 +110,29 @@ mod tests {
             "{text}"
         );
         assert_eq!(io::Error::from(e).raw_os_error(), Some(libc::ENODEV));
+    }
+
+    #[test]
+    fn ranges_are_checked_without_overflow() {
+        assert_eq!(check_range("r", 0, 4, 4), Ok(4));
+        assert_eq!(check_range("r", 4, 0, 4), Ok(4));
+        assert_eq!(
+            check_range("r", 1, 4, 4),
+            Err(Error::new("r", libc::ERANGE))
+        );
+        assert_eq!(
+            check_range("r", 5, 0, 4),
+            Err(Error::new("r", libc::ERANGE))
+        );
+        // offset + len would wrap around to a small value.
+        assert_eq!(
+            check_range("r", usize::MAX, 2, 4),
+            Err(Error::new("r", libc::ERANGE))
+        );
+        assert_eq!(
+            check_range("r", 2, usize::MAX, 4),
+            Err(Error::new("r", libc::ERANGE))
+        );
     }
 
     #[test]

@@ -288,6 +288,23 @@ impl ImportDevice {
     }
 }
 
+/// Where byte `offset` of a buffer with segment list `segments` lies: the
+/// segment's index, the byte's device address and how many bytes from there
+/// are contiguous in DMA space. `None` past the end (or if the list's lengths
+/// or addresses overflow before `offset`).
+pub fn locate(segments: &[Segment], offset: u64) -> Option<(usize, u64, u64)> {
+    let mut start: u64 = 0;
+    for (i, s) in segments.iter().enumerate() {
+        let end = start.checked_add(s.len)?;
+        if offset < end {
+            let into = offset - start;
+            return Some((i, s.dma_addr.checked_add(into)?, s.len - into));
+        }
+        start = end;
+    }
+    None
+}
+
 /// A live import; dropping it releases it.
 #[derive(Debug)]
 pub struct Import<'a> {
@@ -316,14 +333,7 @@ impl Import<'_> {
     /// The device address of byte `offset` of the buffer, and how many bytes
     /// from there are contiguous in DMA space.
     pub fn dma_addr_at(&self, offset: u64) -> Option<(u64, u64)> {
-        let mut start = 0;
-        for s in &self.segments {
-            if offset < start + s.len {
-                return Some((s.dma_addr + (offset - start), s.len - (offset - start)));
-            }
-            start += s.len;
-        }
-        None
+        locate(&self.segments, offset).map(|(_, addr, run)| (addr, run))
     }
 
     /// Hands the buffer to the CPU after device DMA.
@@ -385,6 +395,26 @@ mod tests {
         assert_eq!(imp.dma_addr_at(0x2000), Some((0x8000, 0x1000)));
         assert_eq!(imp.dma_addr_at(0x2800), Some((0x8800, 0x800)));
         assert_eq!(imp.dma_addr_at(0x3000), None);
+    }
+
+    #[test]
+    fn locate_names_the_segment_and_survives_bogus_lists() {
+        let segs = |l: &[(u64, u64)]| -> Vec<Segment> {
+            l.iter()
+                .map(|&(dma_addr, len)| Segment { dma_addr, len })
+                .collect()
+        };
+        let list = segs(&[(0x1000, 0x2000), (0x8000, 0), (0x9000, 0x1000)]);
+        assert_eq!(locate(&list, 0x1fff), Some((0, 0x2fff, 1)));
+        // An empty segment is never where a byte lies.
+        assert_eq!(locate(&list, 0x2000), Some((2, 0x9000, 0x1000)));
+        assert_eq!(locate(&list, 0x3000), None);
+        assert_eq!(locate(&[], 0), None);
+        // Lengths that overflow u64, addresses that would wrap.
+        let huge = segs(&[(0, u64::MAX), (0, 2)]);
+        assert_eq!(locate(&huge, u64::MAX - 1), Some((0, u64::MAX - 1, 1)));
+        assert_eq!(locate(&huge, u64::MAX), None);
+        assert_eq!(locate(&segs(&[(u64::MAX, 4)]), 2), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! completion by interrupt through `/dev/uioN`. Then compare byte for byte.
 
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
 use dma_buf::DmaBuf;
@@ -14,7 +14,7 @@ use dma_buf::DmaBuf;
 use crate::buffers;
 use crate::edu::{self, Edu};
 use crate::error::{Error, Result};
-use crate::import::{Direction, Import, ImportDevice, ImportFlags};
+use crate::import::{locate, Direction, ImportDevice, ImportFlags, Segment};
 use crate::uio::Uio;
 
 /// Where a test buffer comes from.
@@ -57,8 +57,8 @@ impl Exporter {
 pub struct TestBuffer {
     dmabuf: OwnedFd,
     /// udmabuf: the memfd behind it (see [`buffers::udmabuf_with_memfd`]);
-    /// otherwise the dma-buf is mmapped with `DMA_BUF_IOCTL_SYNC` around the
-    /// access (the `dma-buf` crate).
+    /// otherwise the dma-buf is mmapped, with `DMA_BUF_IOCTL_SYNC` around the
+    /// access (the `dma-buf` crate) unless told otherwise.
     memfd: Option<File>,
 }
 
@@ -76,32 +76,51 @@ impl TestBuffer {
         })
     }
 
-    /// Counts the bytes of the first `size` that differ from the pattern.
-    fn mismatches(&self, size: usize) -> Result<usize> {
+    /// Counts the bytes of the first `size` that differ from the pattern. A
+    /// mapped dma-buf is read inside `DMA_BUF_IOCTL_SYNC` with `exporter_sync`,
+    /// through a bare mmap without (the memfd behind a udmabuf never syncs).
+    fn mismatches(&self, size: usize, exporter_sync: bool) -> Result<usize> {
         if let Some(memfd) = &self.memfd {
             let mut bytes = vec![0u8; size];
             memfd
                 .read_exact_at(&mut bytes, 0)
                 .map_err(|e| Error::from_io("read memfd", &e))?;
-            return Ok(bytes
-                .iter()
-                .enumerate()
-                .filter(|(i, b)| **b != pattern_byte(*i))
-                .count());
+            return Ok(count_mismatches(&bytes));
         }
-        mmap_count_mismatches(&self.dmabuf, size)
+        if exporter_sync {
+            mmap_count_mismatches(&self.dmabuf, size)
+        } else {
+            mmap_count_mismatches_unsynced(&self.dmabuf, size)
+        }
     }
 }
 
 /// Which cache syncs the run performs around the transfers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Syncs {
-    /// `sync_for_device` before the device reads, `sync_for_cpu` before the CPU
-    /// reads: the documented protocol.
+    /// `sync_for_device` before the device reads; before the CPU reads the
+    /// destination, `sync_for_cpu` and (a mapped dma-buf) the exporter's
+    /// `DMA_BUF_IOCTL_SYNC`: the documented protocol.
+    #[default]
     All,
-    /// The destination's `sync_for_cpu` is skipped: with bounce buffers the CPU
-    /// then reads stale memory (the negative check).
+    /// Every CPU-side sync of the destination is skipped, ours and the
+    /// exporter's: with bounce buffers the CPU then reads stale memory (the
+    /// negative check).
     SkipCpu,
+    /// Only our `sync_for_cpu` before the CPU reads the destination; a mapped
+    /// dma-buf is read without `DMA_BUF_IOCTL_SYNC`, so the data can only
+    /// arrive through this library's sync.
+    ImporterOnly,
+}
+
+/// How to run the self-test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// The syncs around the transfers.
+    pub syncs: Syncs,
+    /// Leave out the transfers of this segment of the destination, so that its
+    /// bytes stay zero (a run that must fail).
+    pub skip_segment: Option<usize>,
 }
 
 /// The outcome of one run.
@@ -111,10 +130,13 @@ pub struct Report {
     pub size: usize,
     pub src_segments: usize,
     pub dst_segments: usize,
-    /// Bytes edu moved (each byte twice: in and out).
+    /// Bytes copied from the source to the destination, each counted once
+    /// (edu moves every byte twice: RAM to its buffer, then back to RAM).
     pub bytes_moved: usize,
     /// Bytes of the destination that differ from the source afterwards.
     pub mismatches: usize,
+    /// Bytes left out on purpose ([`Options::skip_segment`]).
+    pub bytes_skipped: usize,
 }
 
 /// The byte at `offset` of the test pattern (never all-zero, differs between
@@ -146,6 +168,14 @@ fn mmap_fill(fd: &OwnedFd, f: impl Fn(&mut [u8]) + 'static) -> Result<()> {
     .map_err(|_| Error::new("DMA_BUF_IOCTL_SYNC write", libc::EIO))
 }
 
+fn count_mismatches(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| **b != pattern_byte(*i))
+        .count()
+}
+
 fn mmap_count_mismatches(fd: &OwnedFd, len: usize) -> Result<usize> {
     let buf = DmaBuf::from(
         fd.try_clone()
@@ -155,33 +185,70 @@ fn mmap_count_mismatches(fd: &OwnedFd, len: usize) -> Result<usize> {
         .memory_map()
         .map_err(|e| Error::from_io("mmap dma-buf", &e))?;
     map.read(
-        move |bytes, _: Option<()>| {
-            Ok(bytes[..len]
-                .iter()
-                .enumerate()
-                .filter(|(i, b)| **b != pattern_byte(*i))
-                .count())
+        move |bytes, _: Option<()>| match bytes.get(..len) {
+            Some(bytes) => Ok(count_mismatches(bytes)),
+            None => Err("dma-buf shorter than the test size".into()),
         },
         None,
     )
     .map_err(|_| Error::new("DMA_BUF_IOCTL_SYNC read", libc::EIO))
 }
 
-/// The pieces `(offset, len)` edu transfers for a buffer: at most
-/// [`edu::MAX_TRANSFER`] bytes, never crossing a segment of `a` or `b`.
-fn pieces(a: &Import<'_>, b: &Import<'_>, size: usize) -> Vec<(usize, usize)> {
+/// Like [`mmap_count_mismatches`] but without `DMA_BUF_IOCTL_SYNC`: the bytes
+/// as the CPU sees them through the exporter's mmap, nothing synced for it.
+fn mmap_count_mismatches_unsynced(fd: &OwnedFd, len: usize) -> Result<usize> {
+    if len == 0 {
+        return Ok(0);
+    }
+    // SAFETY: A fresh read-only shared mapping of the dma-buf; checked below.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(Error::last("mmap dma-buf"));
+    }
+    // SAFETY: `len` readable bytes were just mapped; the device is done
+    // writing them (its completion interrupt came).
+    let n = count_mismatches(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) });
+    // SAFETY: Exactly what mmap returned.
+    unsafe { libc::munmap(ptr, len) };
+    Ok(n)
+}
+
+/// The pieces `(offset, len)` edu transfers for a `size`-byte buffer whose
+/// two mappings have segment lists `a` and `b`: at most [`edu::MAX_TRANSFER`]
+/// bytes, never crossing a segment boundary of either. `EIO` if a list covers
+/// less than `size` bytes.
+pub fn pieces(a: &[Segment], b: &[Segment], size: usize) -> Result<Vec<(usize, usize)>> {
     let mut out = Vec::new();
     let mut off = 0;
     while off < size {
-        let (_, run_a) = a.dma_addr_at(off as u64).expect("offset inside the buffer");
-        let (_, run_b) = b.dma_addr_at(off as u64).expect("offset inside the buffer");
-        let len = (run_a.min(run_b) as usize)
+        let (_, _, run_a) = locate_or_eio(a, off)?;
+        let (_, _, run_b) = locate_or_eio(b, off)?;
+        // `locate` never returns an empty run, so every piece moves forward.
+        let len = usize::try_from(run_a.min(run_b))
+            .unwrap_or(usize::MAX)
             .min(edu::MAX_TRANSFER)
             .min(size - off);
         out.push((off, len));
         off += len;
     }
-    out
+    Ok(out)
+}
+
+/// [`locate`], with `EIO` when the segment list ends before `offset`.
+fn locate_or_eio(segments: &[Segment], offset: usize) -> Result<(usize, u64, u64)> {
+    locate(segments, offset as u64).ok_or(Error::new(
+        "segment list shorter than the buffer",
+        libc::EIO,
+    ))
 }
 
 /// Copies a `size`-byte buffer from `exporter` through edu into another one.
@@ -190,7 +257,7 @@ pub fn run(
     uio: &Uio,
     exporter: Exporter,
     size: usize,
-    syncs: Syncs,
+    opts: Options,
 ) -> Result<Report> {
     let edu = Edu::new(uio)?;
     let src_buf = exporter.allocate(size)?;
@@ -209,21 +276,32 @@ pub fn run(
         Direction::FromDevice,
         ImportFlags::default(),
     )?;
+    if let Some(n) = opts.skip_segment {
+        if n >= dst.segments().len() {
+            return Err(Error::new("segment to skip is past the end", libc::EINVAL));
+        }
+    }
 
     src.sync_for_device()?;
     dst.sync_for_device()?;
-    let mut moved = 0;
-    for (off, len) in pieces(&src, &dst, size) {
-        let (from, _) = src.dma_addr_at(off as u64).expect("inside");
-        let (to, _) = dst.dma_addr_at(off as u64).expect("inside");
+    let (mut moved, mut skipped) = (0, 0);
+    for (off, len) in pieces(src.segments(), dst.segments(), size)? {
+        let (_, from, _) = locate_or_eio(src.segments(), off)?;
+        let (dst_segment, to, _) = locate_or_eio(dst.segments(), off)?;
+        if opts.skip_segment == Some(dst_segment) {
+            skipped += len;
+            continue;
+        }
         edu.dma(from, 0, len, false)?;
         edu.dma(to, 0, len, true)?;
         moved += len;
     }
-    if syncs == Syncs::All {
+    if opts.syncs != Syncs::SkipCpu {
         dst.sync_for_cpu()?;
     }
-    let mismatches = dst_buf.mismatches(size)?;
+    // Counted before the imports are released: unmapping a bounced mapping
+    // copies the device's data back whatever the syncs were.
+    let mismatches = dst_buf.mismatches(size, opts.syncs == Syncs::All)?;
     Ok(Report {
         exporter,
         size,
@@ -231,12 +309,66 @@ pub fn run(
         dst_segments: dst.segments().len(),
         bytes_moved: moved,
         mismatches,
+        bytes_skipped: skipped,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn segs(l: &[(u64, u64)]) -> Vec<Segment> {
+        l.iter()
+            .map(|&(dma_addr, len)| Segment { dma_addr, len })
+            .collect()
+    }
+
+    #[test]
+    fn pieces_split_at_every_segment_boundary_and_at_4095_bytes() {
+        // a: 8 KiB + 4 KiB; b: 4 KiB + 100 bytes + the rest.
+        let a = segs(&[(0x10000, 0x2000), (0x40000, 0x1000)]);
+        let b = segs(&[(0x80000, 0x1000), (0x90000, 100), (0xa0000, 0x2000 - 100)]);
+        let p = pieces(&a, &b, 0x3000).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                (0, 4095),
+                (4095, 1),
+                (0x1000, 100),
+                // a's first segment ends at 0x2000, inside b's third.
+                (0x1000 + 100, 0x1000 - 100),
+                (0x2000, 4095),
+                (0x2000 + 4095, 1),
+            ]
+        );
+        // Contiguous, no gaps, no piece crossing a boundary of either list.
+        let mut next = 0;
+        for &(off, len) in &p {
+            assert_eq!(off, next);
+            assert!(len > 0 && len <= edu::MAX_TRANSFER);
+            for list in [&a, &b] {
+                let (first, _, _) = locate(list, off as u64).unwrap();
+                let (last, _, _) = locate(list, (off + len - 1) as u64).unwrap();
+                assert_eq!(first, last, "piece {off:#x}+{len:#x} crosses a segment");
+            }
+            next = off + len;
+        }
+        assert_eq!(next, 0x3000);
+    }
+
+    #[test]
+    fn pieces_stop_at_the_buffer_size_and_fail_on_short_lists() {
+        let one = segs(&[(0, 1 << 20)]);
+        assert_eq!(pieces(&one, &one, 10).unwrap(), vec![(0, 10)]);
+        assert_eq!(pieces(&one, &one, 0).unwrap(), vec![]);
+        let short = segs(&[(0, 4096)]);
+        assert_eq!(
+            pieces(&one, &short, 8192).unwrap_err().errno,
+            libc::EIO,
+            "a list shorter than the buffer"
+        );
+        assert_eq!(pieces(&[], &one, 1).unwrap_err().errno, libc::EIO);
+    }
 
     #[test]
     fn pattern_differs_between_pages_and_is_not_zero_everywhere() {

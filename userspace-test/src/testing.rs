@@ -7,7 +7,7 @@
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 
-use crate::error::{Error, Result};
+use crate::error::{check_range, Error, Result};
 
 /// A pipe: (read end, write end), close-on-exec.
 pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -76,10 +76,11 @@ impl AnonMap {
         self.ptr.as_ptr()
     }
 
-    /// Changes the protection of `[offset, offset + len)` (page aligned).
+    /// Changes the protection of `[offset, offset + len)` (page aligned);
+    /// `ERANGE` if the range is not inside the mapping.
     pub fn protect(&self, offset: usize, len: usize, prot: i32) -> Result<()> {
-        assert!(offset + len <= self.len, "protect beyond the mapping");
-        // SAFETY: A range inside our mapping.
+        check_range("mprotect range", offset, len, self.len)?;
+        // SAFETY: A range inside our mapping, checked above.
         if unsafe { libc::mprotect(self.ptr.as_ptr().add(offset).cast(), len, prot) } != 0 {
             return Err(Error::last("mprotect"));
         }
@@ -91,5 +92,24 @@ impl Drop for AnonMap {
     fn drop(&mut self) {
         // SAFETY: Exactly what mmap returned.
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protect_checks_the_range() {
+        let page = crate::buffers::page_size();
+        let map = AnonMap::new(2 * page, libc::PROT_READ | libc::PROT_WRITE).unwrap();
+        map.protect(page, page, libc::PROT_READ).unwrap();
+        for (offset, len) in [(page, 2 * page), (2 * page, page), (usize::MAX, 2)] {
+            assert_eq!(
+                map.protect(offset, len, libc::PROT_READ),
+                Err(Error::new("mprotect range", libc::ERANGE)),
+                "offset {offset:#x} len {len:#x}"
+            );
+        }
     }
 }

@@ -3,9 +3,14 @@
 //! UIO devices bound to `uio_dmabuf`: find `/dev/uioN`, mmap a memory map (a
 //! BAR), wait for interrupts and re-enable them.
 //!
-//! Written here rather than with the `uio` crate: that crate hands out raw
-//! pointers to mappings it never unmaps and pulls in an async runtime, while this
-//! is a small RAII wrapper with volatile register access.
+//! Written here rather than with the `uio` crate (0.6; its tokio support is an
+//! opt-in feature, so not the reason): its `map_mapping` hands out a raw
+//! pointer to a mapping it never unmaps, with the mmap offset computed from a
+//! fixed 4096-byte page; it opens `/dev/uioN` by number only (no lookup from a
+//! PCI address) and takes an exclusive `flock` on it, which would serialize
+//! the tests' many openers (threads, forked and unprivileged processes) and
+//! panics in `drop` if the unlock fails; it has no wait with a timeout. This
+//! is a small RAII wrapper with checked, volatile register access.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -13,7 +18,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::ptr::NonNull;
 
-use crate::error::{Error, Result};
+use crate::error::{check_range, Error, Result};
 
 /// An open `/dev/uioN`.
 #[derive(Debug)]
@@ -72,8 +77,12 @@ impl Uio {
     /// Maps memory map `map` (UIO's convention: mmap offset `map` pages).
     pub fn map(&self, map: usize) -> Result<Mmio> {
         let (_, size) = self.map_info(map)?;
-        let len = size as usize;
-        let page = crate::buffers::page_size();
+        let len = usize::try_from(size).map_err(|_| Error::new("uio map size", libc::ERANGE))?;
+        // UIO's convention: map N at mmap offset N pages.
+        let offset = map
+            .checked_mul(crate::buffers::page_size())
+            .and_then(|o| libc::off_t::try_from(o).ok())
+            .ok_or(Error::new("uio map index", libc::ERANGE))?;
         // SAFETY: A fresh shared mapping of our descriptor; checked below.
         let ptr = unsafe {
             libc::mmap(
@@ -82,7 +91,7 @@ impl Uio {
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 self.file.as_raw_fd(),
-                (map * page) as libc::off_t,
+                offset,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -146,37 +155,43 @@ pub struct Mmio {
 }
 
 impl Mmio {
-    fn at<T>(&self, offset: usize) -> *mut T {
-        assert!(
-            offset % size_of::<T>() == 0 && offset + size_of::<T>() <= self.len,
-            "MMIO offset {offset:#x} out of range"
-        );
+    /// The address of a `T` register at `offset`: `EINVAL` unless `offset` is
+    /// aligned to `T`'s size, `ERANGE` unless the register lies inside the
+    /// window.
+    fn at<T>(&self, offset: usize) -> Result<*mut T> {
+        check_access::<T>(offset, self.len)?;
         // SAFETY: In bounds, checked above.
-        unsafe { self.ptr.as_ptr().add(offset).cast() }
+        Ok(unsafe { self.ptr.as_ptr().add(offset).cast() })
     }
 
     /// Reads the 32-bit register at `offset`.
-    pub fn read32(&self, offset: usize) -> u32 {
-        // SAFETY: `at` checks alignment and bounds; MMIO needs volatile access.
-        unsafe { self.at::<u32>(offset).read_volatile() }
+    pub fn read32(&self, offset: usize) -> Result<u32> {
+        let reg = self.at::<u32>(offset)?;
+        // SAFETY: `at` checked alignment and bounds; MMIO needs volatile access.
+        Ok(unsafe { reg.read_volatile() })
     }
 
     /// Writes the 32-bit register at `offset`.
-    pub fn write32(&self, offset: usize, value: u32) {
+    pub fn write32(&self, offset: usize, value: u32) -> Result<()> {
+        let reg = self.at::<u32>(offset)?;
         // SAFETY: As in `read32`.
-        unsafe { self.at::<u32>(offset).write_volatile(value) }
+        unsafe { reg.write_volatile(value) };
+        Ok(())
     }
 
     /// Reads the 64-bit register at `offset`.
-    pub fn read64(&self, offset: usize) -> u64 {
+    pub fn read64(&self, offset: usize) -> Result<u64> {
+        let reg = self.at::<u64>(offset)?;
         // SAFETY: As in `read32`.
-        unsafe { self.at::<u64>(offset).read_volatile() }
+        Ok(unsafe { reg.read_volatile() })
     }
 
     /// Writes the 64-bit register at `offset`.
-    pub fn write64(&self, offset: usize, value: u64) {
+    pub fn write64(&self, offset: usize, value: u64) -> Result<()> {
+        let reg = self.at::<u64>(offset)?;
         // SAFETY: As in `read32`.
-        unsafe { self.at::<u64>(offset).write_volatile(value) }
+        unsafe { reg.write_volatile(value) };
+        Ok(())
     }
 
     /// Length of the window in bytes.
@@ -190,9 +205,77 @@ impl Mmio {
     }
 }
 
+/// Checks a `T`-sized register access at `offset` of a `len`-byte window:
+/// aligned (`EINVAL`) and inside, without overflow (`ERANGE`).
+fn check_access<T>(offset: usize, len: usize) -> Result<()> {
+    if offset % size_of::<T>() != 0 {
+        return Err(Error::new("MMIO register alignment", libc::EINVAL));
+    }
+    check_range("MMIO register offset", offset, size_of::<T>(), len).map(|_| ())
+}
+
 impl Drop for Mmio {
     fn drop(&mut self) {
         // SAFETY: `ptr`/`len` are exactly what mmap returned.
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `Mmio` over `len` bytes of anonymous memory instead of a BAR.
+    fn anon_window(len: usize) -> Mmio {
+        // SAFETY: A fresh anonymous mapping; checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        Mmio {
+            ptr: NonNull::new(ptr.cast()).unwrap(),
+            len,
+        }
+    }
+
+    #[test]
+    fn access_bounds_and_alignment() {
+        assert_eq!(check_access::<u32>(0, 8), Ok(()));
+        assert_eq!(check_access::<u32>(4, 8), Ok(()));
+        assert_eq!(check_access::<u64>(0, 8), Ok(()));
+        let range = Err(Error::new("MMIO register offset", libc::ERANGE));
+        assert_eq!(check_access::<u32>(8, 8), range);
+        assert_eq!(check_access::<u64>(8, 12), range);
+        // Aligned offsets whose end wraps around.
+        assert_eq!(check_access::<u32>(usize::MAX - 3, 8), range);
+        assert_eq!(check_access::<u64>(usize::MAX - 7, 16), range);
+        let align = Err(Error::new("MMIO register alignment", libc::EINVAL));
+        assert_eq!(check_access::<u32>(2, 8), align);
+        assert_eq!(check_access::<u64>(4, 16), align);
+    }
+
+    #[test]
+    fn registers_in_range_work_and_the_rest_are_errors() {
+        let page = crate::buffers::page_size();
+        let regs = anon_window(page);
+        regs.write32(4, 0x1234_5678).unwrap();
+        assert_eq!(regs.read32(4), Ok(0x1234_5678));
+        regs.write64(page - 8, u64::MAX).unwrap();
+        assert_eq!(regs.read64(page - 8), Ok(u64::MAX));
+        assert_eq!(regs.read32(page).unwrap_err().errno, libc::ERANGE);
+        assert_eq!(regs.write64(page, 1).unwrap_err().errno, libc::ERANGE);
+        assert_eq!(regs.read64(usize::MAX - 7).unwrap_err().errno, libc::ERANGE);
+        assert_eq!(
+            regs.write32(usize::MAX - 3, 0).unwrap_err().errno,
+            libc::ERANGE
+        );
+        assert_eq!(regs.read32(1).unwrap_err().errno, libc::EINVAL);
     }
 }

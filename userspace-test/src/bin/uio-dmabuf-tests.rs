@@ -238,25 +238,63 @@ fn t_bound_with_uio_maps(env: &Env) -> Outcome {
 fn t_bar0_mmap_registers(env: &Env) -> Outcome {
     let uio = ok!(Uio::for_pci_device(env.first()?));
     let edu = ok!(Edu::new(&uio));
-    check!(edu.id() == 0x010000ed, "id {:#x}", edu.id());
+    let id = ok!(edu.id());
+    check!(id == 0x010000ed, "id {id:#x}");
     check!(
-        edu.liveness(0x12345678) == !0x12345678u32,
+        ok!(edu.liveness(0x12345678)) == !0x12345678u32,
         "liveness register"
     );
     Ok(())
 }
 
+/// The PCI command register of `pci`, read through sysfs config space.
+fn pci_command(pci: &str) -> Result<u16, String> {
+    use std::os::unix::fs::FileExt;
+    let path = format!("/sys/bus/pci/devices/{pci}/config");
+    let mut cmd = [0u8; 2];
+    fs::File::open(&path)
+        .and_then(|f| f.read_exact_at(&mut cmd, 4))
+        .map_err(|e| format!("{path}: {e}"))?;
+    Ok(u16::from_le_bytes(cmd))
+}
+
+/// The command register's Interrupt Disable bit (INTx masked).
+const PCI_COMMAND_INTX_DISABLE: u16 = 1 << 10;
+
 fn t_irq_through_uio(env: &Env) -> Outcome {
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let pci = env.first()?;
+    let uio = ok!(Uio::for_pci_device(pci));
     let edu = ok!(Edu::new(&uio));
+    let intx_masked = || pci_command(pci).map(|c| c & PCI_COMMAND_INTX_DISABLE != 0);
+    check!(!intx_masked()?, "INTx masked before any interrupt");
+    // The handler masks INTx (pci_check_and_mask_intx) until irqcontrol 1.
+    ok!(edu.raise_irq(0x20));
+    check!(
+        ok!(uio.wait_irq_timeout(20_000)).is_some(),
+        "no interrupt delivered"
+    );
+    check!(
+        intx_masked()?,
+        "INTx not masked after the interrupt (command {:#x})",
+        pci_command(pci)?
+    );
+    let status = ok!(edu.ack_irq());
+    check!(status == 0x20, "status {status:#x}");
+    ok!(uio.enable_irq());
+    check!(
+        !intx_masked()?,
+        "INTx still masked after irqcontrol 1 (command {:#x})",
+        pci_command(pci)?
+    );
     for round in 0..3 {
-        edu.raise_irq(0x1 << round);
+        ok!(edu.raise_irq(0x1 << round));
         let status = ok!(edu.wait_irq());
         check!(status == 0x1 << round, "round {round}: status {status:#x}");
     }
     // Masked with irqcontrol 0: an interrupt stays pending until unmasked.
     ok!(uio.irqcontrol(0));
-    edu.raise_irq(0x10);
+    check!(intx_masked()?, "INTx not masked by irqcontrol 0");
+    ok!(edu.raise_irq(0x10));
     check!(
         ok!(uio.wait_irq_timeout(500)).is_none(),
         "interrupt delivered while masked"
@@ -264,6 +302,7 @@ fn t_irq_through_uio(env: &Env) -> Outcome {
     ok!(uio.irqcontrol(1));
     let status = ok!(edu.wait_irq());
     check!(status == 0x10, "status after unmask {status:#x}");
+    check!(!intx_masked()?, "INTx masked at the end");
     Ok(())
 }
 
@@ -401,6 +440,118 @@ fn t_import_udmabuf_scattered(env: &Env) -> Outcome {
         check!(
             n > 16,
             "scattered udmabuf of 256 pages gave only {n} segments"
+        );
+    }
+    Ok(())
+}
+
+fn t_many_segments_paged(env: &Env) -> Outcome {
+    let pages = 2048;
+    let size = pages * page_size();
+    let (dev, uio) = open_device(env.first()?)?;
+    let info = ok!(dev.info(&uio));
+    let buf = ok!(buffers::udmabuf(size, true));
+    let r = dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default());
+    if info.unreachable_memory {
+        return expect_errno(r, libc::ERANGE, "import with RAM beyond the mask");
+    }
+    let imp = ok!(r);
+    let segs = imp.segments();
+    check_segments(segs, size as u64, info.dma_mask, info.max_segment_size)?;
+    if !info.iommu && !env.swiotlb {
+        // (Under swiotlb=force bounce slots are handed out in order and merge.)
+        check!(
+            segs.len() > 1000,
+            "{pages} scattered pages without an IOMMU gave only {} segments",
+            segs.len()
+        );
+    }
+    // The same list read out by hand, an odd number at a time.
+    let mut manual = Vec::new();
+    let mut out = vec![uapi::uio_dmabuf_segment::default(); 333];
+    loop {
+        let first = manual.len() as u32;
+        let (count, total) = ok!(dev.segments_into(imp.handle(), first, &mut out));
+        check!(
+            total as usize == segs.len(),
+            "SEGMENTS says {total} in all, IMPORT {}",
+            segs.len()
+        );
+        let want = (segs.len() - manual.len()).min(out.len());
+        check!(
+            count as usize == want,
+            "SEGMENTS from {first} wrote {count}, expected {want}"
+        );
+        if count == 0 {
+            break;
+        }
+        manual.extend(out[..count as usize].iter().map(|&s| Segment::from(s)));
+    }
+    check!(
+        manual.as_slice() == segs,
+        "the paged readout differs from the library's list"
+    );
+    Ok(())
+}
+
+fn t_max_segment_size(env: &Env) -> Outcome {
+    // The parameter as loaded: the module (Rust) has no
+    // /sys/module/uio_dmabuf/parameters, so take it from sysfs if a later
+    // kernel adds it, else from the kernel command line that
+    // load-uio-dmabuf passes on, else the documented default.
+    let sysfs = fs::read_to_string("/sys/module/uio_dmabuf/parameters/max_segment_size").ok();
+    let cmdline = fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
+    let given = sysfs.as_deref().map(str::trim).or_else(|| {
+        cmdline
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("uio_dmabuf.max_segment_size="))
+    });
+    let param: u64 = match given {
+        Some(v) => v
+            .parse()
+            .map_err(|e| format!("max_segment_size {v:?}: {e}"))?,
+        None => u32::MAX.into(),
+    };
+    let (dev, uio) = open_device(env.first()?)?;
+    let info = ok!(dev.info(&uio));
+    check!(
+        info.max_segment_size == param,
+        "INFO says {:#x}, the parameter {param:#x}",
+        info.max_segment_size
+    );
+    // 1 MiB, made of one 1 MiB heap chunk. swiotlb cannot bounce that: 256
+    // KiB there. A heap chunk longer than the limit makes DMA-API debug warn
+    // ("mapping sg segment longer than device claims to support": the exporter
+    // builds the table), so below 1 MiB take 15 chunks of 64 KiB, below 64 KiB
+    // 15 pages: the driver still has to cut its segments at the limit.
+    let size: u64 = if param < 64 << 10 {
+        15 * page_size() as u64
+    } else if param < 1 << 20 {
+        15 << 16
+    } else if env.swiotlb {
+        SWIOTLB_MAX_MAPPING as u64
+    } else {
+        1 << 20
+    };
+    let buf = ok!(buffers::system_heap(size as usize));
+    let r = dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default());
+    if info.unreachable_memory {
+        return expect_errno(r, libc::ERANGE, "import with RAM beyond the mask");
+    }
+    let imp = ok!(r);
+    let segs = imp.segments();
+    check_segments(segs, size, info.dma_mask, info.max_segment_size)?;
+    if let Some((i, s)) = segs.iter().enumerate().find(|(_, s)| s.len > param) {
+        return Err(format!(
+            "segment {i} is {:#x} bytes, max_segment_size {param:#x}",
+            s.len
+        ));
+    }
+    if param < size && !info.iommu {
+        check!(
+            segs.len() as u64 >= size / param,
+            "{} segments for {size} bytes with max_segment_size {param:#x}",
+            segs.len()
         );
     }
     Ok(())
@@ -1656,9 +1807,9 @@ fn driver_of(pci: &str) -> Option<String> {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
 }
 
-fn t_new_id_binds_another_device(env: &Env) -> Outcome {
-    // q35's ICH9 AHCI controller: no driver in the test kernel, memory BAR5.
-    let (vendor, device) = ("8086", "2922");
+/// q35's ICH9 AHCI controller (8086:2922): no driver in the test kernel, a
+/// memory BAR5. Fails if it is bound to anything.
+fn unbound_ahci() -> Result<String, String> {
     let pci = fs::read_dir("/sys/bus/pci/devices")
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok())
@@ -1673,43 +1824,53 @@ fn t_new_id_binds_another_device(env: &Env) -> Outcome {
         "{pci} already has driver {:?}",
         driver_of(&pci)
     );
+    Ok(pci)
+}
+
+/// The AHCI controller `pci`, just bound to uio_dmabuf: its UIO map is BAR5,
+/// its DMA mask a non-edu device's, and an import attaches to it.
+fn check_bound_ahci(env: &Env, pci: &str, how: &str) -> Outcome {
+    check!(
+        driver_of(pci).as_deref() == Some("uio_dmabuf"),
+        "{pci} not bound after {how}"
+    );
+    let uio = ok!(Uio::for_pci_device(pci));
+    let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
+    check!(
+        name.trim() == "BAR5",
+        "AHCI map0 is {name:?}, expected its memory BAR5"
+    );
+    let dev = ok!(ImportDevice::open());
+    let info = ok!(dev.info(&uio));
+    let want = if env.dma_bits == 64 {
+        u64::MAX
+    } else {
+        0xffff_ffff
+    };
+    check!(
+        info.dma_mask == want,
+        "mask for a non-edu device {:#x}, expected {want:#x}",
+        info.dma_mask
+    );
+    let buf = ok!(buffers::system_heap(8192));
+    let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+    check!(
+        attachments_of(pci)? == 1,
+        "import on {pci} not attached to it"
+    );
+    drop(imp);
+    Ok(())
+}
+
+fn t_new_id_binds_another_device(env: &Env) -> Outcome {
+    let (vendor, device) = ("8086", "2922");
+    let pci = unbound_ahci()?;
     fs::write(
         "/sys/bus/pci/drivers/uio_dmabuf/new_id",
         format!("{vendor} {device}"),
     )
     .map_err(|e| format!("new_id: {e}"))?;
-    let result = (|| {
-        check!(
-            driver_of(&pci).as_deref() == Some("uio_dmabuf"),
-            "{pci} not bound after new_id"
-        );
-        let uio = ok!(Uio::for_pci_device(&pci));
-        let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
-        check!(
-            name.trim() == "BAR5",
-            "AHCI map0 is {name:?}, expected its memory BAR5"
-        );
-        let info = ok!(ok!(ImportDevice::open()).info(&uio));
-        let want = if env.dma_bits == 64 {
-            u64::MAX
-        } else {
-            0xffff_ffff
-        };
-        check!(
-            info.dma_mask == want,
-            "mask for a non-edu device {:#x}, expected {want:#x}",
-            info.dma_mask
-        );
-        let dev = ok!(ImportDevice::open());
-        let buf = ok!(buffers::system_heap(8192));
-        let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
-        check!(
-            attachments_of(&pci)? == 1,
-            "import on {pci} not attached to it"
-        );
-        drop(imp);
-        Ok(())
-    })();
+    let result = check_bound_ahci(env, &pci, "new_id");
     let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
     let _ = fs::write(
         "/sys/bus/pci/drivers/uio_dmabuf/remove_id",
@@ -1717,6 +1878,32 @@ fn t_new_id_binds_another_device(env: &Env) -> Outcome {
     );
     result?;
     check!(driver_of(&pci).is_none(), "{pci} still bound after unbind");
+    Ok(())
+}
+
+fn t_driver_override_binds_another_device(env: &Env) -> Outcome {
+    let pci = unbound_ahci()?;
+    let override_path = format!("/sys/bus/pci/devices/{pci}/driver_override");
+    let result = (|| {
+        fs::write(&override_path, "uio_dmabuf").map_err(|e| format!("driver_override: {e}"))?;
+        fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
+        check_bound_ahci(env, &pci, "driver_override")
+    })();
+    let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
+    let _ = fs::write(&override_path, "\n");
+    result?;
+    check!(driver_of(&pci).is_none(), "{pci} still bound after unbind");
+    check!(
+        pci_attr(&pci, "driver_override")? == "(null)",
+        "driver_override not cleared"
+    );
+    // Without the override nothing binds it again.
+    fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
+    check!(
+        driver_of(&pci).is_none(),
+        "{pci} bound without an override: {:?}",
+        driver_of(&pci)
+    );
     Ok(())
 }
 
@@ -1983,6 +2170,184 @@ fn t_smoke_dma_one_page(env: &Env) -> Outcome {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// The CLI
+
+/// Runs the installed `uio-dmabuf` with `args`: (exit code, stdout, stderr).
+fn cli(args: &[&str]) -> Result<(i32, String, String), String> {
+    let out = Command::new("uio-dmabuf")
+        .args(args)
+        .output()
+        .map_err(|e| format!("running uio-dmabuf: {e}"))?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Runs `uio-dmabuf args`, which must succeed; its stdout.
+fn cli_ok(args: &[&str]) -> Result<String, String> {
+    let (code, out, err) = cli(args)?;
+    check!(
+        code == 0,
+        "uio-dmabuf {} exited {code}: {}",
+        args.join(" "),
+        err.trim()
+    );
+    Ok(out)
+}
+
+/// Parses one JSON document printed by the CLI.
+fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text.trim()).map_err(|e| format!("invalid JSON ({e}): {text}"))
+}
+
+fn t_cli_list(env: &Env) -> Outcome {
+    let dev = ok!(ImportDevice::open());
+    let bound = ok!(sysfs::bound_devices());
+    check!(!bound.is_empty(), "no device bound");
+    let json = parse_json(&cli_ok(&["list", "--json"])?)?;
+    let rows = json.as_array().ok_or(format!("not an array: {json}"))?;
+    check!(
+        rows.len() == bound.len(),
+        "{} rows for {} bound devices",
+        rows.len(),
+        bound.len()
+    );
+    let text = cli_ok(&["list"])?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    check!(
+        header == ["DEVICE", "ID", "UIO", "DMA", "MASK", "IOMMU"],
+        "list header {header:?}"
+    );
+    let lines: Vec<&str> = lines.collect();
+    check!(lines.len() == bound.len(), "list printed {lines:?}");
+    for ((d, row), line) in bound.iter().zip(rows).zip(&lines) {
+        let node = d
+            .uio
+            .as_deref()
+            .ok_or(format!("{}: no uio node", d.address))?;
+        let info = ok!(dev.info(&ok!(Uio::open(node))));
+        check!(info.iommu == env.iommu, "library iommu {}", info.iommu);
+        let want = serde_json::json!({
+            "device": d.address,
+            "vendor": d.vendor,
+            "device_id": d.device,
+            "uio": node,
+            "dma_mask": info.dma_mask,
+            "iommu": info.iommu,
+        });
+        check!(*row == want, "list --json row {row}, library says {want}");
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let id = format!("{:04x}:{:04x}", d.vendor, d.device);
+        let mask = format!("{:#x}", info.dma_mask);
+        let iommu = if info.iommu { "yes" } else { "no" };
+        check!(
+            cols == [d.address.as_str(), &id, node, &mask, iommu],
+            "list row {cols:?}"
+        );
+    }
+    Ok(())
+}
+
+fn t_cli_import(env: &Env) -> Outcome {
+    let pci = env.first()?;
+    let (dev, uio) = open_device(pci)?;
+    let info = ok!(dev.info(&uio));
+    let mut size: u64 = 1 << 20;
+    if env.swiotlb || info.unreachable_memory {
+        // 1 MiB heap chunks cannot be bounced (EIO); RAM beyond the mask
+        // without an IOMMU is refused (ERANGE): the CLI reports the errno.
+        let errno = if info.unreachable_memory {
+            "ERANGE"
+        } else {
+            "EIO"
+        };
+        let (code, _, err) = cli(&["import", "--heap", "system", "--size", "1M"])?;
+        check!(
+            code == 2 && err.contains("UIO_DMABUF_IOC_IMPORT") && err.contains(errno),
+            "1 MiB import: exit {code}, stderr {err:?}, expected {errno}"
+        );
+        ERROR_CASES.fetch_add(1, Ordering::Relaxed);
+        if info.unreachable_memory {
+            return Ok(());
+        }
+        size = SWIOTLB_MAX_MAPPING as u64;
+    }
+    let size_arg = format!("{}K", size >> 10);
+    let args = ["import", "--heap", "system", "--size", &size_arg];
+    let json = parse_json(&cli_ok(&[&args[..], &["--json"]].concat())?)?;
+    let field = |k: &str| json.get(k).ok_or(format!("no {k} in {json}"));
+    check!(field("device")? == pci, "device {}", field("device")?);
+    check!(field("uio")? == uio.name(), "uio {}", field("uio")?);
+    check!(field("heap")? == "system", "heap {}", field("heap")?);
+    check!(field("size")? == size, "size {}", field("size")?);
+    check!(
+        field("handle")? == 1,
+        "handle {} in a fresh file",
+        field("handle")?
+    );
+    let segs: Vec<Segment> = field("segments")?
+        .as_array()
+        .ok_or("segments is not an array")?
+        .iter()
+        .map(|s| {
+            Some(Segment {
+                dma_addr: s.get("dma_addr")?.as_u64()?,
+                len: s.get("len")?.as_u64()?,
+            })
+        })
+        .collect::<Option<_>>()
+        .ok_or(format!("malformed segments in {json}"))?;
+    check!(
+        field("nr_segments")? == segs.len(),
+        "nr_segments {} for {} segments",
+        field("nr_segments")?,
+        segs.len()
+    );
+    check_segments(&segs, size, info.dma_mask, info.max_segment_size)?;
+
+    let text = cli_ok(&args)?;
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let prefix = format!(
+        "imported {size} bytes from the system heap into {pci} ({}): handle 1, ",
+        uio.name()
+    );
+    let n: usize = first
+        .strip_prefix(&prefix)
+        .and_then(|r| r.strip_suffix(" segment(s)"))
+        .and_then(|n| n.parse().ok())
+        .ok_or(format!("first line {first:?}"))?;
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    check!(
+        header == ["#", "DMA", "ADDRESS", "LENGTH"],
+        "table header {header:?}"
+    );
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let parsed = match cols.as_slice() {
+            [idx, addr, len] if *idx == i.to_string() && addr.len() == 18 => addr
+                .strip_prefix("0x")
+                .and_then(|a| u64::from_str_radix(a, 16).ok())
+                .zip(len.parse().ok()),
+            _ => None,
+        };
+        let (dma_addr, len) = parsed.ok_or(format!("table row {i}: {line:?}"))?;
+        rows.push(Segment { dma_addr, len });
+    }
+    check!(
+        rows.len() == n,
+        "{n} segment(s) announced, {} rows",
+        rows.len()
+    );
+    check_segments(&rows, size, info.dma_mask, info.max_segment_size)?;
+    Ok(())
+}
+
 const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("bound-with-uio-maps", t_bound_with_uio_maps),
     ("bar0-mmap-registers", t_bar0_mmap_registers),
@@ -2029,6 +2394,14 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ),
     ("rmmod-refused-while-open", t_rmmod_refused_while_open),
     ("per-file-limits", t_per_file_limits),
+    ("many-segments-paged", t_many_segments_paged),
+    ("max-segment-size", t_max_segment_size),
+    (
+        "driver-override-binds-another-device",
+        t_driver_override_binds_another_device,
+    ),
+    ("cli-list", t_cli_list),
+    ("cli-import", t_cli_import),
 ];
 
 fn main() -> ExitCode {

@@ -4,10 +4,13 @@
 
 use std::process::ExitCode;
 
+use serde::Serialize;
+
 use uio_dmabuf::bench::{self, Stats};
+use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
-use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags};
+use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags, Segment};
 
 const USAGE: &str = "usage: uio-dmabuf <command> [options]
 
@@ -19,12 +22,17 @@ commands:
          [--direction bidirectional|to-device|from-device] [--contiguous] [--json]
       allocate a buffer from an exporter, import it into the device (default:
       the first bound one) and print its segment table
-  edu-selftest [--device PCI] [--size N[K|M]] [--skip-cpu-sync] [--json]
+  edu-selftest [--device PCI] [--size N[K|M]] [--skip-cpu-sync | --importer-sync-only]
+               [--skip-segment N] [--json]
       for the system heap and udmabuf: fill a buffer, import it and a zeroed one,
       let QEMU's edu DMA every segment RAM -> device -> RAM (completion by
       interrupt through /dev/uioN), verify byte for byte, print a table and PASS
-      or FAIL. --skip-cpu-sync leaves out the destination's SYNC FOR_CPU (the
-      negative check: with bounce buffers the data is then stale)
+      or FAIL. --skip-cpu-sync leaves out every CPU-side sync of the destination,
+      our SYNC FOR_CPU and the system heap's DMA_BUF_IOCTL_SYNC (the negative
+      check: with bounce buffers the data is then stale); --importer-sync-only
+      reads the system-heap destination through its mmap after SYNC FOR_CPU
+      alone; --skip-segment N programs no DMA for destination segment N (a run
+      that must FAIL)
   bench [--quick] [--device PCI] [--peer PCI]
       measure the import path (see docs/benchmarks.md): import+release per size,
       the syscall floor, segment readout, scaling with live imports, threads,
@@ -80,59 +88,106 @@ impl Opts {
     }
 }
 
+/// One device of `list --json`; `uio` is null before the driver registered a
+/// UIO node, `dma_mask` and `iommu` when INFO could not be asked.
+#[derive(Debug, Serialize)]
+struct ListRow {
+    device: String,
+    vendor: u16,
+    device_id: u16,
+    uio: Option<String>,
+    dma_mask: Option<u64>,
+    iommu: Option<bool>,
+}
+
+/// The header of `list`'s table.
+fn list_header() -> String {
+    format!(
+        "{:<14} {:<10} {:<6} {:<20} IOMMU",
+        "DEVICE", "ID", "UIO", "DMA MASK"
+    )
+}
+
+/// One row of `list`'s table (`?` where INFO could not be asked).
+fn list_line(r: &ListRow) -> String {
+    format!(
+        "{:<14} {:04x}:{:04x}  {:<6} {:<20} {}",
+        r.device,
+        r.vendor,
+        r.device_id,
+        r.uio.as_deref().unwrap_or("-"),
+        r.dma_mask.map_or("?".into(), |m| format!("{m:#x}")),
+        r.iommu.map_or("?", |i| if i { "yes" } else { "no" }),
+    )
+}
+
 fn list(mut opts: Opts) -> Result<(), String> {
     let json = opts.flag("--json");
     opts.finish()?;
     let devices = sysfs::bound_devices().map_err(|e| format!("reading sysfs: {e}"))?;
     let front = ImportDevice::open().ok();
     let mut rows = Vec::new();
-    for d in &devices {
+    for d in devices {
         let info = match (&front, &d.uio) {
             (Some(front), Some(node)) => Uio::open(node).and_then(|u| front.info(&u)).ok(),
             _ => None,
         };
-        rows.push((d, info));
+        rows.push(ListRow {
+            device: d.address,
+            vendor: d.vendor,
+            device_id: d.device,
+            uio: d.uio,
+            dma_mask: info.as_ref().map(|i| i.dma_mask),
+            iommu: info.as_ref().map(|i| i.iommu),
+        });
     }
     if json {
-        let items: Vec<String> = rows
-            .iter()
-            .map(|(d, info)| {
-                format!(
-                    "{{\"device\":\"{}\",\"vendor\":{},\"device_id\":{},\"uio\":{},\"dma_mask\":{},\"iommu\":{}}}",
-                    d.address,
-                    d.vendor,
-                    d.device,
-                    d.uio.as_ref().map_or("null".into(), |u| format!("\"{u}\"")),
-                    info.as_ref().map_or("null".into(), |i| i.dma_mask.to_string()),
-                    info.as_ref().map_or("null".into(), |i| i.iommu.to_string()),
-                )
-            })
-            .collect();
-        println!("[{}]", items.join(","));
+        println!("{}", to_json(&rows)?);
         return Ok(());
     }
     if rows.is_empty() {
         println!("no device bound to {}", sysfs::DRIVER_NAME);
         return Ok(());
     }
-    println!(
-        "{:<14} {:<10} {:<6} {:<20} IOMMU",
-        "DEVICE", "ID", "UIO", "DMA MASK"
-    );
-    for (d, info) in rows {
-        println!(
-            "{:<14} {:04x}:{:04x}  {:<6} {:<20} {}",
-            d.address,
-            d.vendor,
-            d.device,
-            d.uio.as_deref().unwrap_or("-"),
-            info.as_ref()
-                .map_or("?".into(), |i| format!("{:#x}", i.dma_mask)),
-            info.as_ref()
-                .map_or("?", |i| if i.iommu { "yes" } else { "no" }),
-        );
+    println!("{}", list_header());
+    for r in &rows {
+        println!("{}", list_line(r));
     }
     Ok(())
+}
+
+/// One line of JSON.
+fn to_json(value: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| format!("JSON output: {e}"))
+}
+
+/// `import --json`.
+#[derive(Debug, Serialize)]
+struct ImportReport {
+    device: String,
+    uio: String,
+    heap: String,
+    size: u64,
+    handle: u32,
+    nr_segments: usize,
+    segments: Vec<SegmentRow>,
+}
+
+/// One segment of `import --json`.
+#[derive(Debug, Serialize)]
+struct SegmentRow {
+    dma_addr: u64,
+    len: u64,
+}
+
+/// The header of `import`'s segment table.
+fn segment_header() -> String {
+    format!("{:>6}  {:<18}  {:>10}", "#", "DMA ADDRESS", "LENGTH")
+}
+
+/// Row `i` of `import`'s segment table.
+fn segment_line(i: usize, s: &Segment) -> String {
+    format!("{i:>6}  {:#018x}  {:>10}", s.dma_addr, s.len)
 }
 
 fn import(mut opts: Opts) -> Result<(), String> {
@@ -161,17 +216,23 @@ fn import(mut opts: Opts) -> Result<(), String> {
         .import(&uio, &buf, dir, ImportFlags { contiguous })
         .map_err(|e| e.to_string())?;
     if json {
-        let segs: Vec<String> = imp
-            .segments()
-            .iter()
-            .map(|s| format!("{{\"dma_addr\":{},\"len\":{}}}", s.dma_addr, s.len))
-            .collect();
-        println!(
-            "{{\"device\":\"{pci}\",\"heap\":\"{heap}\",\"size\":{},\"handle\":{},\"segments\":[{}]}}",
-            imp.size(),
-            imp.handle(),
-            segs.join(",")
-        );
+        let report = ImportReport {
+            device: pci,
+            uio: uio.name().to_string(),
+            heap,
+            size: imp.size(),
+            handle: imp.handle(),
+            nr_segments: imp.segments().len(),
+            segments: imp
+                .segments()
+                .iter()
+                .map(|s| SegmentRow {
+                    dma_addr: s.dma_addr,
+                    len: s.len,
+                })
+                .collect(),
+        };
+        println!("{}", to_json(&report)?);
     } else {
         let source = if heap == "system" {
             "the system heap".to_string()
@@ -185,9 +246,9 @@ fn import(mut opts: Opts) -> Result<(), String> {
             imp.handle(),
             imp.segments().len()
         );
-        println!("{:>6}  {:<18}  {:>10}", "#", "DMA ADDRESS", "LENGTH");
+        println!("{}", segment_header());
         for (i, s) in imp.segments().iter().enumerate() {
-            println!("{i:>6}  {:#018x}  {:>10}", s.dma_addr, s.len);
+            println!("{}", segment_line(i, s));
         }
     }
     imp.release().map_err(|e| e.to_string())
@@ -494,12 +555,15 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     json.push(irq_json + "}");
 
     // 7. edu DMA rate (QEMU-bound: edu's engine runs off a 100 ms timer).
-    let edu = uio_dmabuf::edu::Edu::new(&uio).map_err(e)?;
+    let edu = edu::Edu::new(&uio).map_err(e)?;
     let buf = buffers::system_heap(4096).map_err(e)?;
     let imp = dev
         .import(&uio, &buf, Direction::Bidirectional, ImportFlags::default())
         .map_err(e)?;
-    let addr = imp.segments()[0].dma_addr;
+    let addr = match imp.segments().first() {
+        Some(s) if s.len >= edu::MAX_TRANSFER as u64 => s.dma_addr,
+        _ => return Err("a one-page import without a whole first segment".into()),
+    };
     let mut dma = Vec::new();
     for len in [64usize, 512, 4095] {
         let s = bench::measure(1, if quick { 3 } else { 10 }, || {
@@ -567,12 +631,55 @@ fn device_or_first(device: Option<String>) -> Result<String, String> {
     }
 }
 
+/// `edu-selftest --json`.
+#[derive(Debug, Serialize)]
+struct SelftestReport {
+    device: String,
+    pass: bool,
+    runs: Vec<SelftestRun>,
+}
+
+/// One exporter's run of `edu-selftest --json`.
+#[derive(Debug, Serialize)]
+struct SelftestRun {
+    buffer: &'static str,
+    size: usize,
+    src_segments: usize,
+    dst_segments: usize,
+    bytes_moved: usize,
+    mismatches: usize,
+    bytes_skipped: usize,
+}
+
+/// What `edu-selftest` leaves out, for its title line.
+fn selftest_mode(syncs: Syncs, skip_segment: Option<usize>) -> String {
+    let mut mode = match syncs {
+        Syncs::All => String::new(),
+        Syncs::SkipCpu => ", WITHOUT any CPU sync of the destination".into(),
+        Syncs::ImporterOnly => ", the destination synced by SYNC FOR_CPU alone".into(),
+    };
+    if let Some(n) = skip_segment {
+        mode += &format!(", WITHOUT DMA into destination segment {n}");
+    }
+    mode
+}
+
 fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let json = opts.flag("--json");
-    let syncs = if opts.flag("--skip-cpu-sync") {
-        Syncs::SkipCpu
-    } else {
-        Syncs::All
+    let syncs = match (
+        opts.flag("--skip-cpu-sync"),
+        opts.flag("--importer-sync-only"),
+    ) {
+        (false, false) => Syncs::All,
+        (true, false) => Syncs::SkipCpu,
+        (false, true) => Syncs::ImporterOnly,
+        (true, true) => {
+            return Err("--skip-cpu-sync and --importer-sync-only exclude each other".into())
+        }
+    };
+    let skip_segment = match opts.value("--skip-segment")? {
+        Some(n) => Some(n.parse().map_err(|_| format!("bad segment index '{n}'"))?),
+        None => None,
     };
     let size_arg = opts.value("--size")?.unwrap_or_else(|| "32K".into());
     let size = parse_size(&size_arg).ok_or(format!("bad size '{size_arg}'"))?;
@@ -584,39 +691,43 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let mut reports = Vec::new();
     for exporter in [Exporter::SystemHeap, Exporter::Udmabuf] {
         reports.push(
-            selftest::run(&front, &uio, exporter, size, syncs)
-                .map_err(|e| format!("{}: {e}", exporter.name()))?,
+            selftest::run(
+                &front,
+                &uio,
+                exporter,
+                size,
+                selftest::Options {
+                    syncs,
+                    skip_segment,
+                },
+            )
+            .map_err(|e| format!("{}: {e}", exporter.name()))?,
         );
     }
     let pass = reports.iter().all(|r| r.mismatches == 0);
     if json {
-        let rows: Vec<String> = reports
-            .iter()
-            .map(|r| {
-                format!(
-                    "{{\"buffer\":\"{}\",\"size\":{},\"src_segments\":{},\"dst_segments\":{},\"bytes_moved\":{},\"mismatches\":{}}}",
-                    r.exporter.name(),
-                    r.size,
-                    r.src_segments,
-                    r.dst_segments,
-                    r.bytes_moved,
-                    r.mismatches
-                )
-            })
-            .collect();
-        println!(
-            "{{\"device\":\"{pci}\",\"pass\":{pass},\"runs\":[{}]}}",
-            rows.join(",")
-        );
+        let out = SelftestReport {
+            device: pci,
+            pass,
+            runs: reports
+                .iter()
+                .map(|r| SelftestRun {
+                    buffer: r.exporter.name(),
+                    size: r.size,
+                    src_segments: r.src_segments,
+                    dst_segments: r.dst_segments,
+                    bytes_moved: r.bytes_moved,
+                    mismatches: r.mismatches,
+                    bytes_skipped: r.bytes_skipped,
+                })
+                .collect(),
+        };
+        println!("{}", to_json(&out)?);
     } else {
         println!(
             "edu DMA self-test on {pci} ({}), {size} bytes per buffer{}",
             uio.name(),
-            if syncs == Syncs::SkipCpu {
-                ", WITHOUT the destination's SYNC FOR_CPU"
-            } else {
-                ""
-            }
+            selftest_mode(syncs, skip_segment)
         );
         println!(
             "{:<12} {:>9} {:>9} {:>12} {:>11}  RESULT",
@@ -685,6 +796,101 @@ mod tests {
         assert_eq!(parse_size("1T"), None);
         assert_eq!(parse_size("M"), None);
         assert_eq!(parse_size(""), None);
+    }
+
+    fn row(uio: Option<&str>, mask: Option<u64>, iommu: Option<bool>) -> ListRow {
+        ListRow {
+            device: "0000:00:04.0".into(),
+            vendor: 0x1234,
+            device_id: 0x11e8,
+            uio: uio.map(String::from),
+            dma_mask: mask,
+            iommu,
+        }
+    }
+
+    #[test]
+    fn list_json_has_every_field_and_nulls_for_unknowns() {
+        let rows = [
+            row(Some("uio0"), Some(0xfff_ffff), Some(false)),
+            row(None, None, None),
+        ];
+        assert_eq!(
+            to_json(&rows).unwrap(),
+            "[{\"device\":\"0000:00:04.0\",\"vendor\":4660,\"device_id\":4584,\
+             \"uio\":\"uio0\",\"dma_mask\":268435455,\"iommu\":false},\
+             {\"device\":\"0000:00:04.0\",\"vendor\":4660,\"device_id\":4584,\
+             \"uio\":null,\"dma_mask\":null,\"iommu\":null}]"
+        );
+    }
+
+    #[test]
+    fn list_table_columns_line_up() {
+        let header = list_header();
+        let known = list_line(&row(Some("uio0"), Some(0xfff_ffff), Some(true)));
+        let unknown = list_line(&row(None, None, None));
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["DEVICE", "ID", "UIO", "DMA", "MASK", "IOMMU"]
+        );
+        assert_eq!(
+            known.split_whitespace().collect::<Vec<_>>(),
+            ["0000:00:04.0", "1234:11e8", "uio0", "0xfffffff", "yes"]
+        );
+        assert_eq!(
+            unknown.split_whitespace().collect::<Vec<_>>(),
+            ["0000:00:04.0", "1234:11e8", "-", "?", "?"]
+        );
+        for col in ["ID", "UIO", "DMA MASK", "IOMMU"] {
+            let at = header.find(col).unwrap();
+            assert_eq!(&known[at - 1..at], " ", "{col} column misaligned: {known}");
+        }
+        assert_eq!(known.find("1234:11e8"), header.find("ID"));
+        assert_eq!(known.find("uio0"), header.find("UIO"));
+        assert_eq!(known.find("0xfffffff"), header.find("DMA MASK"));
+        assert_eq!(known.find("yes"), header.find("IOMMU"));
+    }
+
+    #[test]
+    fn segment_table_and_import_json() {
+        let s = Segment {
+            dma_addr: 0x1234000,
+            len: 8192,
+        };
+        let (header, line) = (segment_header(), segment_line(3, &s));
+        assert_eq!(header, "     #  DMA ADDRESS             LENGTH");
+        assert_eq!(line, "     3  0x0000000001234000        8192");
+        assert_eq!(line.find("0x"), header.find("DMA ADDRESS"));
+        assert_eq!(line.len(), header.len(), "lengths end under LENGTH");
+        let report = ImportReport {
+            device: "0000:00:04.0".into(),
+            uio: "uio0".into(),
+            heap: "system".into(),
+            size: 8192,
+            handle: 1,
+            nr_segments: 1,
+            segments: vec![SegmentRow {
+                dma_addr: s.dma_addr,
+                len: s.len,
+            }],
+        };
+        assert_eq!(
+            to_json(&report).unwrap(),
+            "{\"device\":\"0000:00:04.0\",\"uio\":\"uio0\",\"heap\":\"system\",\
+             \"size\":8192,\"handle\":1,\"nr_segments\":1,\
+             \"segments\":[{\"dma_addr\":19087360,\"len\":8192}]}"
+        );
+    }
+
+    #[test]
+    fn selftest_title_names_what_is_left_out() {
+        assert_eq!(selftest_mode(Syncs::All, None), "");
+        assert!(selftest_mode(Syncs::SkipCpu, None).contains("WITHOUT any CPU sync"));
+        assert!(selftest_mode(Syncs::ImporterOnly, None).contains("SYNC FOR_CPU alone"));
+        assert_eq!(
+            selftest_mode(Syncs::All, Some(3)),
+            ", WITHOUT DMA into destination segment 3"
+        );
     }
 
     #[test]
