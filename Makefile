@@ -53,12 +53,16 @@ userspace: deps
 		$(CARGO) build --release --locked --target $(RUST_TARGET)
 
 # The C header test: built statically for the guest with the uapi header alone;
-# its layout assertions also compiled for 32-bit, and the header as C++.
+# its layout assertions also compiled for 32-bit (and shown to fail when wrong),
+# and the header as C++.
 CFLAGS_UAPI := -Wall -Wextra -Werror -O2 -I$(TOP)/uapi
 ctest: deps
 	mkdir -p $(TOP)/build
 	gcc $(CFLAGS_UAPI) -static -o $(TOP)/build/uapi-test $(UT)/c/uapi-test.c
 	gcc -m32 $(CFLAGS_UAPI) -DUAPI_TEST_LAYOUT_ONLY -fsyntax-only $(UT)/c/uapi-test.c
+	@# The layout assertions can fail: a deliberately wrong one must stop the build.
+	gcc $(CFLAGS_UAPI) -DUAPI_TEST_WRONG_LAYOUT -fsyntax-only $(UT)/c/uapi-test.c 2>&1 \
+		| grep -q 'UAPI_TEST_WRONG_LAYOUT: import size'
 	g++ -x c++ -std=c++17 $(CFLAGS_UAPI) -fsyntax-only -include $(TOP)/uapi/uio_dmabuf.h /dev/null
 
 initramfs: module testmods userspace ctest

@@ -78,7 +78,7 @@ impl pci::Driver for UioDmabufDriver {
         let result = (|| {
             pci_ext::enable_managed(pdev)?;
             pdev.set_master();
-            pci_ext::configure_dma(pdev, bits, module_parameters::max_segment_size.value())?;
+            pci_ext::configure_dma(pdev, bits)?;
 
             let bound: &'bound pci::Device<Bound> = pdev;
             let mut maps = KVec::new();
@@ -106,7 +106,17 @@ impl pci::Driver for UioDmabufDriver {
                 )?;
             }
             let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
-            let state = DeviceState::new(bound, pci_ext::dma_info(bound.as_ref()))?;
+            let mut dma = pci_ext::dma_info(bound.as_ref());
+            // The limit shapes the segments this driver reports, not the
+            // device's DMA parameters: exporters map their own tables and do
+            // not split them for an importer (the DMA API's debug checks would
+            // warn about every longer entry), so the device keeps the widest
+            // setting and `segments::collect` splits.
+            let page = u32::try_from(kernel::page::PAGE_SIZE)?;
+            dma.max_segment_size = dma
+                .max_segment_size
+                .min(module_parameters::max_segment_size.value().max(page));
+            let state = DeviceState::new(bound, dma)?;
             let uio = KBox::pin_init(
                 uio::Registration::new(
                     bound.as_ref(),

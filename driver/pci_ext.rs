@@ -124,19 +124,16 @@ pub(crate) fn enable_managed(pdev: &pci::Device<Core<'_>>) -> Result {
     kernel::error::to_result(unsafe { bindings::pcim_enable_device(raw::pci_dev(pdev)) })
 }
 
-/// Sets the device's DMA mask (streaming and coherent) to `bits` and its
-/// longest DMA segment to `max_segment_size`, in probe: before anything maps
-/// DMA for the device, which is what the kernel crate's setters require.
-pub(crate) fn configure_dma(
-    pdev: &pci::Device<Core<'_>>,
-    bits: u32,
-    max_segment_size: u32,
-) -> Result {
+/// Sets the device's DMA mask (streaming and coherent) to `bits` and lifts its
+/// DMA segment length limit (PCI's default is 64 KiB), in probe: before
+/// anything maps DMA for the device, which is what the kernel crate's setters
+/// require.
+pub(crate) fn configure_dma(pdev: &pci::Device<Core<'_>>, bits: u32) -> Result {
     // SAFETY: Probe runs before the device is registered with UIO or anything
     // else that could map DMA for it, so no mapping races the change.
     unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(bits)?)? };
     // SAFETY: As above.
-    unsafe { pdev.dma_set_max_seg_size(max_segment_size) };
+    unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
     Ok(())
 }
 

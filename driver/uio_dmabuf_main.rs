@@ -60,7 +60,7 @@ module! {
         },
         max_segment_size: u32 {
             default: 4294967295,
-            description: "Longest DMA segment reported, in bytes (dma_set_max_seg_size)",
+            description: "Longest DMA segment reported, in bytes (at least a page); longer ones are split",
         },
         max_imports: u32 {
             default: 65536,

@@ -494,6 +494,123 @@ fn t_many_segments_paged(env: &Env) -> Outcome {
     Ok(())
 }
 
+/// The physical address of every page of the first `size` bytes of file `fd`,
+/// from a CPU mapping and `/proc/self/pagemap` (root sees the frame numbers).
+/// A memfd, not a dma-buf: pagemap skips the PFN mappings exporters make.
+fn physical_pages(fd: &impl AsRawFd, size: usize) -> Result<Vec<u64>, String> {
+    use std::os::unix::fs::FileExt;
+    let page = page_size();
+    // SAFETY: a fresh shared read-only mapping of the file, unmapped below;
+    // nothing else refers to it.
+    let map = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    check!(
+        map != libc::MAP_FAILED,
+        "mmap: {}",
+        std::io::Error::last_os_error()
+    );
+    let pagemap = fs::File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"));
+    let mut frames = Vec::with_capacity(size / page);
+    let mut result = pagemap.and_then(|pagemap| {
+        for p in 0..size / page {
+            let addr = map as usize + p * page;
+            // SAFETY: `addr` lies inside the mapping made above; reading it
+            // faults the page in.
+            unsafe { std::ptr::read_volatile(addr as *const u8) };
+            let mut entry = [0u8; 8];
+            pagemap
+                .read_exact_at(&mut entry, (addr / page * 8) as u64)
+                .map_err(|e| format!("pagemap: {e}"))?;
+            let entry = u64::from_ne_bytes(entry);
+            let pfn = entry & ((1 << 55) - 1);
+            check!(
+                entry & (1 << 63) != 0 && pfn != 0,
+                "page {p}: pagemap entry {entry:#x} (not present, or no frame number)"
+            );
+            frames.push(pfn * page as u64);
+        }
+        Ok(())
+    });
+    // SAFETY: the mapping made above, no longer used.
+    if unsafe { libc::munmap(map, size) } != 0 && result.is_ok() {
+        result = Err(format!("munmap: {}", std::io::Error::last_os_error()));
+    }
+    result.map(|()| frames)
+}
+
+/// Without an IOMMU or bouncing a DMA address is the physical address. A
+/// udmabuf's segments must be exactly the runs of physically contiguous pages
+/// of its memfd (read from pagemap), cut at the maximum segment size. The
+/// system heap's pages cannot be seen that way (its mapping has no page
+/// frames for pagemap), but its chunks are naturally aligned: the buffer
+/// offset of every 1 MiB and 64 KiB chunk must have a DMA address aligned alike.
+fn t_segments_are_the_physical_pages(env: &Env) -> Outcome {
+    let (dev, uio) = open_device(env.first()?)?;
+    let info = ok!(dev.info(&uio));
+    if info.iommu || env.swiotlb || info.unreachable_memory {
+        // DMA addresses are IOVAs or bounce slots there; the other tests cover it.
+        return Ok(());
+    }
+    let page = page_size() as u64;
+
+    let size = 64 * page;
+    let (buf, memfd) = ok!(buffers::udmabuf_with_memfd(size as usize, true));
+    let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+    let mut expected: Vec<Segment> = Vec::new();
+    for addr in physical_pages(&memfd, size as usize)? {
+        match expected.last_mut() {
+            Some(s) if s.dma_addr + s.len == addr && s.len + page <= info.max_segment_size => {
+                s.len += page
+            }
+            _ => expected.push(Segment {
+                dma_addr: addr,
+                len: page,
+            }),
+        }
+    }
+    check!(
+        imp.segments() == expected.as_slice(),
+        "udmabuf: the driver reports {} segment(s), the pages form {}: {:x?} vs {:x?}",
+        imp.segments().len(),
+        expected.len(),
+        &imp.segments()[..imp.segments().len().min(4)],
+        &expected[..expected.len().min(4)]
+    );
+    ok!(imp.release());
+
+    // Three 1 MiB chunks, one of 64 KiB, two pages.
+    let size = (3 << 20) + (64 << 10) + 2 * page;
+    let buf = ok!(buffers::system_heap(size as usize));
+    let imp = ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+    let segs = imp.segments();
+    check_segments(segs, size, info.dma_mask, info.max_segment_size)?;
+    let chunks = [
+        (0, 1 << 20),
+        (1 << 20, 1 << 20),
+        (2 << 20, 1 << 20),
+        (3 << 20, 64 << 10),
+    ];
+    for (offset, align) in chunks {
+        let (addr, _) = imp
+            .dma_addr_at(offset)
+            .ok_or_else(|| format!("system heap: offset {offset:#x} in no segment"))?;
+        check!(
+            addr % align == 0,
+            "system heap: offset {offset:#x} (a {align:#x} chunk) at DMA address {addr:#x}"
+        );
+    }
+    ok!(imp.release());
+    Ok(())
+}
+
 fn t_max_segment_size(env: &Env) -> Outcome {
     // The parameter as loaded: the module (Rust) has no
     // /sys/module/uio_dmabuf/parameters, so take it from sysfs if a later
@@ -508,8 +625,9 @@ fn t_max_segment_size(env: &Env) -> Outcome {
     });
     let param: u64 = match given {
         Some(v) => v
-            .parse()
-            .map_err(|e| format!("max_segment_size {v:?}: {e}"))?,
+            .parse::<u64>()
+            .map_err(|e| format!("max_segment_size {v:?}: {e}"))?
+            .max(page_size() as u64),
         None => u32::MAX.into(),
     };
     let (dev, uio) = open_device(env.first()?)?;
@@ -519,16 +637,11 @@ fn t_max_segment_size(env: &Env) -> Outcome {
         "INFO says {:#x}, the parameter {param:#x}",
         info.max_segment_size
     );
-    // 1 MiB, made of one 1 MiB heap chunk. swiotlb cannot bounce that: 256
-    // KiB there. A heap chunk longer than the limit makes DMA-API debug warn
-    // ("mapping sg segment longer than device claims to support": the exporter
-    // builds the table), so below 1 MiB take 15 chunks of 64 KiB, below 64 KiB
-    // 15 pages: the driver still has to cut its segments at the limit.
-    let size: u64 = if param < 64 << 10 {
-        15 * page_size() as u64
-    } else if param < 1 << 20 {
-        15 << 16
-    } else if env.swiotlb {
+    // 1 MiB, made of one 1 MiB heap chunk (swiotlb cannot bounce that: 256
+    // KiB there). The limit is the driver's alone: the device's own DMA
+    // segment limit stays wide, so the exporter may map the chunk whole (DMA-API
+    // debug would warn otherwise) and the driver cuts it at the limit.
+    let size: u64 = if env.swiotlb {
         SWIOTLB_MAX_MAPPING as u64
     } else {
         1 << 20
@@ -547,7 +660,8 @@ fn t_max_segment_size(env: &Env) -> Outcome {
             s.len
         ));
     }
-    if param < size && !info.iommu {
+    if param < size {
+        // Behind an IOMMU too: one contiguous IOVA range is cut as well.
         check!(
             segs.len() as u64 >= size / param,
             "{} segments for {size} bytes with max_segment_size {param:#x}",
@@ -2396,6 +2510,10 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("per-file-limits", t_per_file_limits),
     ("many-segments-paged", t_many_segments_paged),
     ("max-segment-size", t_max_segment_size),
+    (
+        "segments-are-the-physical-pages",
+        t_segments_are_the_physical_pages,
+    ),
     (
         "driver-override-binds-another-device",
         t_driver_override_binds_another_device,
