@@ -26,7 +26,7 @@ UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
 .PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
-	check-guest soak bench bench-image fmt qemu-shell clean
+	fmt-check unit-test check-guest soak bench bench-image fmt qemu-shell clean
 
 all: module
 
@@ -83,9 +83,13 @@ fmt:
 	rustfmt --config-path $(TOP)/driver/.rustfmt.toml $(RUSTFMT_ROOTS)
 	cd $(UT) && $(CARGO) fmt
 
-check-host: deps
+check-host: fmt-check unit-test
+
+fmt-check: deps
 	rustfmt --config-path $(TOP)/driver/.rustfmt.toml --check $(RUSTFMT_ROOTS)
 	cd $(UT) && $(CARGO) fmt --check
+
+unit-test: deps
 	cd $(UT) && $(CARGO) test --locked
 
 check-guest: initramfs

@@ -145,10 +145,18 @@ impl OpenFile {
             write_out(arg, &args)
         })();
         if let Err(e) = copied {
-            // Userspace never learnt of the import: undo it. Taken out of the
-            // table in a statement of its own, so the table lock is released
-            // before the teardown calls into the exporter.
-            let removed = self.table.lock().remove(handle);
+            // Userspace never learnt of the import: undo it, unless another
+            // thread of the process released the handle meanwhile (and the
+            // handle may name a newer import by now). Taken out of the table
+            // first, so the table lock is released before the teardown calls
+            // into the exporter.
+            let removed = {
+                let mut table = self.table.lock();
+                match table.get(handle) {
+                    Some(entry) if Arc::ptr_eq(entry, &import) => table.remove(handle),
+                    _ => None,
+                }
+            };
             if let Some(import) = removed {
                 import.revoke();
             }

@@ -77,8 +77,8 @@ impl pci::Driver for UioDmabufDriver {
         let bits = dma_bits(pdev);
         let result = (|| {
             pci_ext::enable_managed(pdev)?;
-            pdev.set_master();
             pci_ext::configure_dma(pdev, bits)?;
+            pdev.set_master();
 
             let bound: &'bound pci::Device<Bound> = pdev;
             let mut maps = KVec::new();
