@@ -6,13 +6,14 @@
 //! - [`buffers`]: dma-buf exporters (system heap, udmabuf).
 //! - [`uio`]: `/dev/uioN` maps and interrupts; [`edu`]: QEMU's edu device;
 //!   [`selftest`]: end-to-end DMA through edu into imports.
-//! - [`sysfs`]: which devices the driver binds.
+//! - [`sysfs`]: which devices the driver binds; [`mmap`]: owned mappings.
 
 pub mod bench;
 pub mod buffers;
 pub mod edu;
 pub mod error;
 pub mod import;
+pub mod mmap;
 pub mod selftest;
 pub mod sysfs;
 pub mod testing;

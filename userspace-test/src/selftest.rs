@@ -6,7 +6,7 @@
 //! completion by interrupt through `/dev/uioN`. Then compare byte for byte.
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
 use dma_buf::DmaBuf;
@@ -15,6 +15,7 @@ use crate::buffers;
 use crate::edu::{self, Edu};
 use crate::error::{Error, Result};
 use crate::import::{locate, Direction, ImportDevice, ImportFlags, Segment};
+use crate::mmap::Mapping;
 use crate::uio::Uio;
 
 /// Where a test buffer comes from.
@@ -200,26 +201,10 @@ fn mmap_count_mismatches_unsynced(fd: &OwnedFd, len: usize) -> Result<usize> {
     if len == 0 {
         return Ok(0);
     }
-    // SAFETY: A fresh read-only shared mapping of the dma-buf; checked below.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            fd.as_raw_fd(),
-            0,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return Err(Error::last("mmap dma-buf"));
-    }
-    // SAFETY: `len` readable bytes were just mapped; the device is done
-    // writing them (its completion interrupt came).
-    let n = count_mismatches(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) });
-    // SAFETY: Exactly what mmap returned.
-    unsafe { libc::munmap(ptr, len) };
-    Ok(n)
+    let map = Mapping::file_read_only(fd, len)?;
+    // SAFETY: The device is done writing (its completion interrupt came), and
+    // nothing else writes the buffer.
+    Ok(count_mismatches(unsafe { map.bytes() }))
 }
 
 /// The pieces `(offset, len)` edu transfers for a `size`-byte buffer whose

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! Small OS fixtures the guest tests and the fuzzer share: pipes, eventfds and
-//! anonymous mappings with chosen protections (bogus fds and bad user pointers
-//! to hand the driver).
+//! Small OS fixtures the guest tests and the fuzzer share: pipes and eventfds
+//! (bogus fds to hand the driver); mappings with chosen protections, for bad
+//! user pointers, are [`crate::mmap::Mapping`]s.
 
+use crate::error::{Error, Result};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::ptr::NonNull;
-
-use crate::error::{check_range, Error, Result};
 
 /// A pipe: (read end, write end), close-on-exec.
 pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -29,87 +27,4 @@ pub fn eventfd() -> Result<OwnedFd> {
     }
     // SAFETY: A new descriptor we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// An anonymous mapping; unmapped on drop.
-#[derive(Debug)]
-pub struct AnonMap {
-    ptr: NonNull<u8>,
-    len: usize,
-}
-
-impl AnonMap {
-    /// Maps `len` bytes with protection `prot` (`libc::PROT_*`).
-    pub fn new(len: usize, prot: i32) -> Result<Self> {
-        Self::map(len, prot, libc::MAP_PRIVATE)
-    }
-
-    /// Maps `len` zeroed read-write bytes that forked children share with
-    /// their parent (`MAP_SHARED`), e.g. for counters.
-    pub fn shared(len: usize) -> Result<Self> {
-        Self::map(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)
-    }
-
-    fn map(len: usize, prot: i32, sharing: i32) -> Result<Self> {
-        // SAFETY: A fresh anonymous mapping; checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                prot,
-                sharing | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(Error::last("mmap"));
-        }
-        Ok(Self {
-            ptr: NonNull::new(ptr.cast()).expect("mmap never returns NULL on success"),
-            len,
-        })
-    }
-
-    /// The start of the mapping.
-    pub fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
-    }
-
-    /// Changes the protection of `[offset, offset + len)` (page aligned);
-    /// `ERANGE` if the range is not inside the mapping.
-    pub fn protect(&self, offset: usize, len: usize, prot: i32) -> Result<()> {
-        check_range("mprotect range", offset, len, self.len)?;
-        // SAFETY: A range inside our mapping, checked above.
-        if unsafe { libc::mprotect(self.ptr.as_ptr().add(offset).cast(), len, prot) } != 0 {
-            return Err(Error::last("mprotect"));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for AnonMap {
-    fn drop(&mut self) {
-        // SAFETY: Exactly what mmap returned.
-        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn protect_checks_the_range() {
-        let page = crate::buffers::page_size();
-        let map = AnonMap::new(2 * page, libc::PROT_READ | libc::PROT_WRITE).unwrap();
-        map.protect(page, page, libc::PROT_READ).unwrap();
-        for (offset, len) in [(page, 2 * page), (2 * page, page), (usize::MAX, 2)] {
-            assert_eq!(
-                map.protect(offset, len, libc::PROT_READ),
-                Err(Error::new("mprotect range", libc::ERANGE)),
-                "offset {offset:#x} len {len:#x}"
-            );
-        }
-    }
 }

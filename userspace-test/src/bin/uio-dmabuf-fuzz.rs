@@ -84,7 +84,7 @@ struct Pool {
     handles: Vec<(usize, u32)>,
     /// A writable buffer for segment arrays and a read-only page.
     array: Vec<uapi::uio_dmabuf_segment>,
-    ro_page: testing::AnonMap,
+    ro_page: uio_dmabuf::mmap::Mapping,
 }
 
 impl Pool {
@@ -239,7 +239,7 @@ static IN_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// children, which are killed before they could report), in a shared mapping.
 static ALL_CALLS: std::sync::OnceLock<SharedCounter> = std::sync::OnceLock::new();
 
-struct SharedCounter(testing::AnonMap);
+struct SharedCounter(uio_dmabuf::mmap::Mapping);
 
 // SAFETY: The mapping is only accessed as an `AtomicU64`.
 unsafe impl Sync for SharedCounter {}
@@ -248,7 +248,7 @@ unsafe impl Send for SharedCounter {}
 
 impl SharedCounter {
     fn new() -> uio_dmabuf::Result<Self> {
-        testing::AnonMap::shared(std::mem::size_of::<AtomicU64>()).map(Self)
+        uio_dmabuf::mmap::Mapping::shared_anonymous(std::mem::size_of::<AtomicU64>()).map(Self)
     }
 
     fn get(&self) -> &AtomicU64 {
@@ -587,7 +587,7 @@ fn worker(seed: u64, calls: u64, jobs: u64, mix: &Mix) -> Result<Tally, String> 
         return Err("no device bound to uio_dmabuf".into());
     }
     let (p0, p1) = testing::pipe().map_err(|e| format!("pipe: {e}"))?;
-    let ro_page = testing::AnonMap::new(buffers::page_size(), libc::PROT_READ)
+    let ro_page = uio_dmabuf::mmap::Mapping::anonymous(buffers::page_size(), libc::PROT_READ)
         .map_err(|e| format!("read-only page: {e}"))?;
     let open = |path: &str| {
         fs::File::open(path)

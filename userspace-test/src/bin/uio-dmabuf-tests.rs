@@ -500,50 +500,27 @@ fn t_many_segments_paged(env: &Env) -> Outcome {
 fn physical_pages(fd: &impl AsRawFd, size: usize) -> Result<Vec<u64>, String> {
     use std::os::unix::fs::FileExt;
     let page = page_size();
-    // SAFETY: a fresh shared read-only mapping of the file, unmapped below;
-    // nothing else refers to it.
-    let map = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            fd.as_raw_fd(),
-            0,
-        )
-    };
-    check!(
-        map != libc::MAP_FAILED,
-        "mmap: {}",
-        std::io::Error::last_os_error()
-    );
-    let pagemap = fs::File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"));
+    let map = ok!(uio_dmabuf::mmap::Mapping::file_read_only(fd, size));
+    let pagemap = fs::File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"))?;
     let mut frames = Vec::with_capacity(size / page);
-    let mut result = pagemap.and_then(|pagemap| {
-        for p in 0..size / page {
-            let addr = map as usize + p * page;
-            // SAFETY: `addr` lies inside the mapping made above; reading it
-            // faults the page in.
-            unsafe { std::ptr::read_volatile(addr as *const u8) };
-            let mut entry = [0u8; 8];
-            pagemap
-                .read_exact_at(&mut entry, (addr / page * 8) as u64)
-                .map_err(|e| format!("pagemap: {e}"))?;
-            let entry = u64::from_ne_bytes(entry);
-            let pfn = entry & ((1 << 55) - 1);
-            check!(
-                entry & (1 << 63) != 0 && pfn != 0,
-                "page {p}: pagemap entry {entry:#x} (not present, or no frame number)"
-            );
-            frames.push(pfn * page as u64);
-        }
-        Ok(())
-    });
-    // SAFETY: the mapping made above, no longer used.
-    if unsafe { libc::munmap(map, size) } != 0 && result.is_ok() {
-        result = Err(format!("munmap: {}", std::io::Error::last_os_error()));
+    for p in 0..size / page {
+        // SAFETY: inside the mapping; reading a byte faults the page in.
+        let addr = unsafe { map.as_ptr().add(p * page) };
+        // SAFETY: as above: a mapped, readable byte.
+        unsafe { std::ptr::read_volatile(addr) };
+        let mut entry = [0u8; 8];
+        pagemap
+            .read_exact_at(&mut entry, (addr as usize / page * 8) as u64)
+            .map_err(|e| format!("pagemap: {e}"))?;
+        let entry = u64::from_ne_bytes(entry);
+        let pfn = entry & ((1 << 55) - 1);
+        check!(
+            entry & (1 << 63) != 0 && pfn != 0,
+            "page {p}: pagemap entry {entry:#x} (not present, or no frame number)"
+        );
+        frames.push(pfn * page as u64);
     }
-    result.map(|()| frames)
+    Ok(frames)
 }
 
 /// Free blocks that could serve an order-8 (1 MiB) and an order-4 (64 KiB)
@@ -1137,7 +1114,10 @@ fn t_import_errors(env: &Env) -> Outcome {
         );
     }
     // A read-only array: the segment copy faults, no import survives.
-    let ro = ok!(testing::AnonMap::new(page_size(), libc::PROT_READ));
+    let ro = ok!(uio_dmabuf::mmap::Mapping::anonymous(
+        page_size(),
+        libc::PROT_READ
+    ));
     let mut args = uapi::uio_dmabuf_import {
         segments: ro.as_ptr() as u64,
         capacity: 1,
@@ -1292,7 +1272,7 @@ fn t_argument_struct_fault_after_import(env: &Env) -> Outcome {
     let buf = ok!(buffers::system_heap(4096));
     let page = page_size();
     // Two pages; the second becomes read-only.
-    let map = ok!(testing::AnonMap::new(
+    let map = ok!(uio_dmabuf::mmap::Mapping::anonymous(
         2 * page,
         libc::PROT_READ | libc::PROT_WRITE
     ));
