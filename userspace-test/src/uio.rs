@@ -164,34 +164,39 @@ impl Mmio {
         Ok(unsafe { self.ptr.as_ptr().add(offset).cast() })
     }
 
-    /// Reads the 32-bit register at `offset`.
-    pub fn read32(&self, offset: usize) -> Result<u32> {
-        let reg = self.at::<u32>(offset)?;
+    /// Reads the register of type `T` at `offset`.
+    fn read<T>(&self, offset: usize) -> Result<T> {
+        let reg = self.at::<T>(offset)?;
         // SAFETY: `at` checked alignment and bounds; MMIO needs volatile access.
         Ok(unsafe { reg.read_volatile() })
     }
 
-    /// Writes the 32-bit register at `offset`.
-    pub fn write32(&self, offset: usize, value: u32) -> Result<()> {
-        let reg = self.at::<u32>(offset)?;
-        // SAFETY: As in `read32`.
+    /// Writes the register of type `T` at `offset`.
+    fn write<T>(&self, offset: usize, value: T) -> Result<()> {
+        let reg = self.at::<T>(offset)?;
+        // SAFETY: As in `read`.
         unsafe { reg.write_volatile(value) };
         Ok(())
+    }
+
+    /// Reads the 32-bit register at `offset`.
+    pub fn read32(&self, offset: usize) -> Result<u32> {
+        self.read(offset)
+    }
+
+    /// Writes the 32-bit register at `offset`.
+    pub fn write32(&self, offset: usize, value: u32) -> Result<()> {
+        self.write(offset, value)
     }
 
     /// Reads the 64-bit register at `offset`.
     pub fn read64(&self, offset: usize) -> Result<u64> {
-        let reg = self.at::<u64>(offset)?;
-        // SAFETY: As in `read32`.
-        Ok(unsafe { reg.read_volatile() })
+        self.read(offset)
     }
 
     /// Writes the 64-bit register at `offset`.
     pub fn write64(&self, offset: usize, value: u64) -> Result<()> {
-        let reg = self.at::<u64>(offset)?;
-        // SAFETY: As in `read32`.
-        unsafe { reg.write_volatile(value) };
-        Ok(())
+        self.write(offset, value)
     }
 
     /// Length of the window in bytes.
