@@ -45,13 +45,20 @@ impl Stats {
         }
     }
 
-    /// `{"median_ns":..,"p99_ns":..,"samples":..}`.
-    pub fn json(&self) -> String {
-        format!(
-            "{{\"median_ns\":{:.0},\"p99_ns\":{:.0},\"samples\":{}}}",
-            self.median_ns, self.p99_ns, self.samples
-        )
+    /// `{"median_ns":..,"p99_ns":..,"samples":..}`, times in whole nanoseconds.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "median_ns": whole(self.median_ns),
+            "p99_ns": whole(self.p99_ns),
+            "samples": self.samples,
+        })
     }
+}
+
+/// `v` rounded to a whole number for the JSON results; `None` (null) if it is
+/// not finite, e.g. a rate over a time too short to resolve.
+pub fn whole(v: f64) -> Option<u64> {
+    v.is_finite().then(|| v.round() as u64)
 }
 
 /// Times `iters` runs of `f` (after `warmup` untimed ones).
@@ -603,8 +610,9 @@ mod tests {
             samples: 3,
         };
         assert_eq!(
-            s.json(),
+            s.json().to_string(),
             "{\"median_ns\":1500,\"p99_ns\":2000,\"samples\":3}"
         );
+        assert_eq!(whole(f64::INFINITY), None);
     }
 }

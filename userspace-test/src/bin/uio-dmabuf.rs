@@ -5,8 +5,9 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
+use serde_json::{json, Map, Value};
 
-use uio_dmabuf::bench::{self, Stats};
+use uio_dmabuf::bench::{self, whole, Stats};
 use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
@@ -309,7 +310,7 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             })
         })
         .unwrap_or_default();
-    let mut json = Vec::new();
+    let mut json = Map::new();
     println!(
         "uio-dmabuf bench on {pci} ({}): IOMMU {}, DMA mask {:#x}, {} KiB RAM{}",
         uio.name(),
@@ -318,8 +319,12 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         mem_kib,
         if quick { ", quick" } else { "" }
     );
-    json.push(format!("\"device\":\"{pci}\",\"iommu\":{},\"dma_mask\":{},\"mem_kib\":{},\"cmdline\":\"{}\",\"quick\":{quick}",
-        info.iommu, info.dma_mask, mem_kib, cmdline.trim()));
+    json.insert("device".into(), json!(pci));
+    json.insert("iommu".into(), json!(info.iommu));
+    json.insert("dma_mask".into(), json!(info.dma_mask));
+    json.insert("mem_kib".into(), json!(mem_kib.parse::<u64>().ok()));
+    json.insert("cmdline".into(), json!(cmdline.trim()));
+    json.insert("quick".into(), json!(quick));
     println!(
         "  {:<44} {:>10} {:>10} {:>7}",
         "MEASUREMENT (per operation)", "MEDIAN us", "P99 us", "N"
@@ -331,16 +336,16 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     })
     .map_err(e)?;
     row("no-op ioctl (syscall floor)", &floor);
-    json.push(format!("\"noop_ioctl\":{}", floor.json()));
+    json.insert("noop_ioctl".into(), floor.json());
 
     // Where the time of a small import goes, ioctl by ioctl.
     let parts = bench::path_breakdown(&dev, &uio, if quick { 100 } else { 400 }).map_err(e)?;
     let mut parts_json = Vec::new();
     for (name, s) in &parts {
         row(name, s);
-        parts_json.push(format!("{{\"name\":\"{name}\",\"stats\":{}}}", s.json()));
+        parts_json.push(json!({"name": name, "stats": s.json()}));
     }
-    json.push(format!("\"path\":[{}]", parts_json.join(",")));
+    json.insert("path".into(), json!(parts_json));
 
     // 1. Import + release per size, without and with the segment list read out.
     let sizes: &[(usize, usize)] = if quick {
@@ -396,16 +401,16 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
                 )
             );
         }
-        rows.push(format!(
-            "{{\"size\":{size},\"bare\":{},\"readout\":{},\"syscall\":{},\"kernel_floor\":{},\"overhead\":{}}}",
-            r.bare.json(),
-            r.readout.json(),
-            r.syscall.json(),
-            r.kernel_floor.map_or("null".into(), |k| k.json()),
-            r.overhead().map_or("null".into(), |o| format!("{o:.3}"))
-        ));
+        rows.push(json!({
+            "size": size,
+            "bare": r.bare.json(),
+            "readout": r.readout.json(),
+            "syscall": r.syscall.json(),
+            "kernel_floor": r.kernel_floor.map(|k| k.json()),
+            "overhead": r.overhead(),
+        }));
     }
-    json.push(format!("\"import_release\":[{}]", rows.join(",")));
+    json.insert("import_release".into(), json!(rows));
 
     // 3. Segment readout.
     let pages = if quick { 2048 } else { 12288 };
@@ -437,18 +442,19 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         "  floor: read() of the same bytes from a memfd",
         &r.copy_floor,
     );
-    json.push(format!(
-        "\"segment_readout\":{{\"segments\":{n},\"import_with_array\":{},\"import_bare\":{},\
-         \"import_array_net_ns\":{},\"paged\":{},\"copy_floor\":{},\
-         \"segments_per_s_import_array\":{},\"segments_per_s_paged\":{:.0}}}",
-        r.import_with_array.json(),
-        r.import_bare.json(),
-        net.map_or("null".into(), |ns| format!("{ns:.0}")),
-        r.paged.json(),
-        r.copy_floor.json(),
-        net.map_or("null".into(), |ns| format!("{:.0}", per_s(ns))),
-        per_s(r.paged.median_ns)
-    ));
+    json.insert(
+        "segment_readout".into(),
+        json!({
+            "segments": n,
+            "import_with_array": r.import_with_array.json(),
+            "import_bare": r.import_bare.json(),
+            "import_array_net_ns": net.and_then(whole),
+            "paged": r.paged.json(),
+            "copy_floor": r.copy_floor.json(),
+            "segments_per_s_import_array": net.and_then(|ns| whole(per_s(ns))),
+            "segments_per_s_paged": whole(per_s(r.paged.median_ns)),
+        }),
+    );
 
     // 4. Scaling with live imports, and threads.
     let lives: &[usize] = if quick {
@@ -485,18 +491,14 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             ),
             s,
         );
-        scale.push(format!(
-            "{{\"live\":{live},\"stats\":{},\"ratio\":{:.3}}}",
-            s.json(),
-            s.median_ns / base
-        ));
+        scale.push(json!({"live": live, "stats": s.json(), "ratio": s.median_ns / base}));
     }
     row(
         "import+release with 1 live import, again at the end",
         &again,
     );
-    json.push(format!("\"scaling_baseline_again\":{}", again.json()));
-    json.push(format!("\"scaling\":[{}]", scale.join(",")));
+    json.insert("scaling_baseline_again".into(), again.json());
+    json.insert("scaling".into(), json!(scale));
     let ms = if quick { 1000 } else { 4000 };
     let one_fd = bench::threads_throughput(&uio, 8, true, ms).map_err(e)?;
     let many_fd = bench::threads_throughput(&uio, 8, false, ms).map_err(e)?;
@@ -504,9 +506,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         "  8 threads: {one_fd:.0} import+release/s on one fd, {many_fd:.0}/s on 8 fds ({:.2}x)",
         one_fd / many_fd
     );
-    json.push(format!(
-        "\"threads\":{{\"one_fd_per_s\":{one_fd:.0},\"eight_fds_per_s\":{many_fd:.0}}}"
-    ));
+    json.insert(
+        "threads".into(),
+        json!({"one_fd_per_s": whole(one_fd), "eight_fds_per_s": whole(many_fd)}),
+    );
 
     // 5. Memory per import.
     let count = if quick { 1000 } else { 10000 };
@@ -520,13 +523,15 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             "    {floor:.0} bytes of it for the bare attach+map (benchmark module), {driver:.0} bytes the driver's own"
         );
     }
-    let opt = |v: Option<f64>| v.map_or("null".into(), |v| format!("{v:.0}"));
-    json.push(format!(
-        "\"memory\":{{\"imports\":{count},\"total_per_import\":{:.0},\"floor_per_import\":{},\"driver_per_import\":{}}}",
-        mem.total,
-        opt(mem.floor),
-        opt(mem.driver())
-    ));
+    json.insert(
+        "memory".into(),
+        json!({
+            "imports": count,
+            "total_per_import": whole(mem.total),
+            "floor_per_import": mem.floor.and_then(whole),
+            "driver_per_import": mem.driver().and_then(whole),
+        }),
+    );
 
     // 6. Interrupt round trip: ours vs uio_pci_generic, in alternating rounds.
     let irq_iters = if quick { 50 } else { 300 };
@@ -543,16 +548,14 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         ),
     };
     row("IRQ round trip, uio_dmabuf (write 1 to re-enable)", &ours);
-    let mut irq_json = format!("\"irq\":{{\"uio_dmabuf\":{}", ours.json());
+    let mut irq_json = Map::new();
+    irq_json.insert("uio_dmabuf".into(), ours.json());
     if let Some(generic) = generic {
         row("IRQ round trip, uio_pci_generic (config write)", &generic);
-        irq_json += &format!(
-            ",\"uio_pci_generic\":{},\"ratio\":{:.3}",
-            generic.json(),
-            ours.median_ns / generic.median_ns
-        );
+        irq_json.insert("uio_pci_generic".into(), generic.json());
+        irq_json.insert("ratio".into(), json!(ours.median_ns / generic.median_ns));
     }
-    json.push(irq_json + "}");
+    json.insert("irq".into(), Value::Object(irq_json));
 
     // 7. edu DMA rate (QEMU-bound: edu's engine runs off a 100 ms timer).
     let edu = edu::Edu::new(&uio).map_err(e)?;
@@ -575,13 +578,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             "  edu DMA of {len} bytes RAM->device: {:.1} ms median, {rate:.0} bytes/s",
             s.median_ns / 1e6
         );
-        dma.push(format!(
-            "{{\"bytes\":{len},\"stats\":{},\"bytes_per_s\":{rate:.0}}}",
-            s.json()
-        ));
+        dma.push(json!({"bytes": len, "stats": s.json(), "bytes_per_s": whole(rate)}));
     }
-    json.push(format!("\"edu_dma\":[{}]", dma.join(",")));
-    println!("BENCH-JSON {{{}}}", json.join(","));
+    json.insert("edu_dma".into(), json!(dma));
+    println!("BENCH-JSON {}", Value::Object(json));
     Ok(())
 }
 
