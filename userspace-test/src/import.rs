@@ -361,6 +361,15 @@ impl Drop for Import<'_> {
     }
 }
 
+/// A segment list from `(dma_addr, len)` pairs, for unit tests.
+#[cfg(test)]
+pub(crate) fn segments_of(pairs: &[(u64, u64)]) -> Vec<Segment> {
+    pairs
+        .iter()
+        .map(|&(dma_addr, len)| Segment { dma_addr, len })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,16 +378,7 @@ mod tests {
         let dev = ImportDevice {
             file: File::open("/dev/null").unwrap(),
         };
-        (
-            dev,
-            segments
-                .iter()
-                .map(|&(a, l)| Segment {
-                    dma_addr: a,
-                    len: l,
-                })
-                .collect(),
-        )
+        (dev, segments_of(segments))
     }
 
     #[test]
@@ -399,11 +399,7 @@ mod tests {
 
     #[test]
     fn locate_names_the_segment_and_survives_bogus_lists() {
-        let segs = |l: &[(u64, u64)]| -> Vec<Segment> {
-            l.iter()
-                .map(|&(dma_addr, len)| Segment { dma_addr, len })
-                .collect()
-        };
+        let segs = segments_of;
         let list = segs(&[(0x1000, 0x2000), (0x8000, 0), (0x9000, 0x1000)]);
         assert_eq!(locate(&list, 0x1fff), Some((0, 0x2fff, 1)));
         // An empty segment is never where a byte lies.

@@ -302,11 +302,7 @@ pub fn run(
 mod tests {
     use super::*;
 
-    fn segs(l: &[(u64, u64)]) -> Vec<Segment> {
-        l.iter()
-            .map(|&(dma_addr, len)| Segment { dma_addr, len })
-            .collect()
-    }
+    use crate::import::segments_of as segs;
 
     #[test]
     fn pieces_split_at_every_segment_boundary_and_at_4095_bytes() {
