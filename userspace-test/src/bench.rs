@@ -15,6 +15,7 @@ use crate::buffers;
 use crate::edu::Edu;
 use crate::error::{Error, Result};
 use crate::import::{ioctl, Direction, ImportDevice, ImportFlags};
+use crate::sysfs;
 use crate::uapi;
 use crate::uio::Uio;
 
@@ -570,18 +571,14 @@ pub fn irq_round_trip_samples(
 /// Re-enables INTx of a `uio_pci_generic` device, which has no irqcontrol: clear
 /// the Interrupt Disable bit of the command register through sysfs config space.
 pub fn pci_unmask_intx(pci: &str) -> Result<impl Fn() -> Result<()>> {
-    let path = format!("/sys/bus/pci/devices/{pci}/config");
     let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open(&path)
+        .open(sysfs::pci_config_path(pci))
         .map_err(|e| Error::from_io("open config", &e))?;
     Ok(move || {
-        let mut cmd = [0u8; 2];
-        f.read_exact_at(&mut cmd, 4)
-            .map_err(|e| Error::from_io("read command", &e))?;
-        let v = u16::from_le_bytes(cmd) & !(1 << 10);
-        f.write_all_at(&v.to_le_bytes(), 4)
+        let cmd = sysfs::read_pci_command(&f).map_err(|e| Error::from_io("read command", &e))?;
+        sysfs::write_pci_command(&f, cmd & !sysfs::PCI_COMMAND_INTX_DISABLE)
             .map_err(|e| Error::from_io("write command", &e))
     })
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! Discovery of PCI devices bound to the `uio_dmabuf` driver through sysfs.
+//! Discovery of PCI devices bound to the `uio_dmabuf` driver through sysfs,
+//! and their PCI command register through sysfs config space.
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The kernel driver's name, as in `/sys/bus/pci/drivers/`.
@@ -97,6 +99,35 @@ pub fn debugfs_summary() -> io::Result<Vec<(String, u64)>> {
 /// Lists the devices bound to `uio_dmabuf` on this machine.
 pub fn bound_devices() -> io::Result<Vec<BoundDevice>> {
     bound_devices_in(Path::new("/sys"), DRIVER_NAME)
+}
+
+/// The command register's Bus Master Enable bit.
+pub const PCI_COMMAND_MASTER: u16 = 1 << 2;
+/// The command register's Interrupt Disable bit (INTx masked).
+pub const PCI_COMMAND_INTX_DISABLE: u16 = 1 << 10;
+/// Offset of the command register in config space.
+const PCI_COMMAND: u64 = 4;
+
+/// The config space file of PCI device `pci` (e.g. `0000:00:03.0`).
+pub fn pci_config_path(pci: &str) -> PathBuf {
+    Path::new("/sys/bus/pci/devices").join(pci).join("config")
+}
+
+/// Reads the command register from an open config space file.
+pub fn read_pci_command(config: &fs::File) -> io::Result<u16> {
+    let mut cmd = [0u8; 2];
+    config.read_exact_at(&mut cmd, PCI_COMMAND)?;
+    Ok(u16::from_le_bytes(cmd))
+}
+
+/// Writes the command register through an open config space file.
+pub fn write_pci_command(config: &fs::File, value: u16) -> io::Result<()> {
+    config.write_all_at(&value.to_le_bytes(), PCI_COMMAND)
+}
+
+/// The command register of PCI device `pci`.
+pub fn pci_command(pci: &str) -> io::Result<u16> {
+    read_pci_command(&fs::File::open(pci_config_path(pci))?)
 }
 
 #[cfg(test)]

@@ -223,12 +223,9 @@ fn t_bound_with_uio_maps(env: &Env) -> Outcome {
         );
         let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
         check!(name.trim() == "BAR0", "map0 name {name:?}");
-        let master = sh(&format!(
-            "cat /sys/bus/pci/devices/{pci}/config | od -An -tx2 -j4 -N2"
-        ))?;
-        let cmd = u16::from_str_radix(master.trim(), 16).map_err(|e| e.to_string())?;
+        let cmd = pci_command(pci)?;
         check!(
-            cmd & 0x4 != 0,
+            cmd & sysfs::PCI_COMMAND_MASTER != 0,
             "{pci}: bus mastering off (command {cmd:#x})"
         );
     }
@@ -249,23 +246,14 @@ fn t_bar0_mmap_registers(env: &Env) -> Outcome {
 
 /// The PCI command register of `pci`, read through sysfs config space.
 fn pci_command(pci: &str) -> Result<u16, String> {
-    use std::os::unix::fs::FileExt;
-    let path = format!("/sys/bus/pci/devices/{pci}/config");
-    let mut cmd = [0u8; 2];
-    fs::File::open(&path)
-        .and_then(|f| f.read_exact_at(&mut cmd, 4))
-        .map_err(|e| format!("{path}: {e}"))?;
-    Ok(u16::from_le_bytes(cmd))
+    sysfs::pci_command(pci).map_err(|e| format!("{pci} config space: {e}"))
 }
-
-/// The command register's Interrupt Disable bit (INTx masked).
-const PCI_COMMAND_INTX_DISABLE: u16 = 1 << 10;
 
 fn t_irq_through_uio(env: &Env) -> Outcome {
     let pci = env.first()?;
     let uio = ok!(Uio::for_pci_device(pci));
     let edu = ok!(Edu::new(&uio));
-    let intx_masked = || pci_command(pci).map(|c| c & PCI_COMMAND_INTX_DISABLE != 0);
+    let intx_masked = || pci_command(pci).map(|c| c & sysfs::PCI_COMMAND_INTX_DISABLE != 0);
     check!(!intx_masked()?, "INTx masked before any interrupt");
     // The handler masks INTx (pci_check_and_mask_intx) until irqcontrol 1.
     ok!(edu.raise_irq(0x20));
