@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! What every test uses: the guest's description, assertions, errno checks,
+//! the driver's counters, and the summary figures.
+
+pub(crate) use std::fs;
+pub(crate) use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+pub(crate) use std::process::Command;
+pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+
+pub(crate) use uio_dmabuf::buffers::{self, page_size};
+pub(crate) use uio_dmabuf::edu::{self, Edu};
+pub(crate) use uio_dmabuf::import::ioctl;
+pub(crate) use uio_dmabuf::uapi;
+pub(crate) use uio_dmabuf::uio::Uio;
+pub(crate) use uio_dmabuf::{sysfs, testing, Direction, ImportDevice, ImportFlags, Segment};
+
+pub(crate) type Outcome = Result<(), String>;
+
+/// Fails the test with a message unless `cond` holds.
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Unwraps a library result or fails the test.
+macro_rules! ok {
+    ($e:expr) => {
+        $e.map_err(|e| format!("{}: {e}", stringify!($e)))?
+    };
+}
+
+/// What the guest looks like.
+pub(crate) struct Env {
+    /// PCI addresses of the devices bound to uio_dmabuf at start.
+    pub(crate) devices: Vec<String>,
+    /// Guest booted with intel_iommu=on.
+    pub(crate) iommu: bool,
+    /// Guest booted with swiotlb=force: every mapping is bounced.
+    pub(crate) swiotlb: bool,
+    /// The driver's dma_bits parameter from the kernel command line (0: default).
+    pub(crate) dma_bits: u32,
+}
+
+impl Env {
+    pub(crate) fn detect() -> Result<Self, String> {
+        let cmdline = fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
+        let devices: Vec<String> = ok!(sysfs::bound_devices())
+            .into_iter()
+            .map(|d| d.address)
+            .collect();
+        let words: Vec<&str> = cmdline.split_whitespace().collect();
+        Ok(Env {
+            devices,
+            iommu: words.contains(&"intel_iommu=on"),
+            swiotlb: words.contains(&"swiotlb=force"),
+            dma_bits: words
+                .iter()
+                .find_map(|w| w.strip_prefix("uio_dmabuf.dma_bits="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        })
+    }
+
+    /// Whether the guest has RAM beyond edu's default 28-bit mask that nothing
+    /// translates or widens: the driver must then refuse imports.
+    pub(crate) fn unreachable_memory(&self) -> bool {
+        let kib: u64 = fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines().find_map(|l| {
+                    l.strip_prefix("MemTotal:")
+                        .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+                })
+            })
+            .unwrap_or(0);
+        !self.iommu && self.dma_bits != 64 && kib > 256 * 1024
+    }
+
+    pub(crate) fn first(&self) -> Result<&str, String> {
+        self.devices
+            .first()
+            .map(String::as_str)
+            .ok_or("no device bound to uio_dmabuf".into())
+    }
+}
+
+/// The import front-end and the uio device of PCI device `pci`: what almost
+/// every test starts with.
+pub(crate) fn open_device(pci: &str) -> Result<(ImportDevice, Uio), String> {
+    Ok((ok!(ImportDevice::open()), ok!(Uio::for_pci_device(pci))))
+}
+
+/// Figures for the suite's summary line, printed at the end as `COUNT name N`:
+/// error cases whose exact errno was asserted, and faults injected (processes
+/// killed, devices unbound, module unloads).
+pub(crate) static ERROR_CASES: AtomicU64 = AtomicU64::new(0);
+pub(crate) static FAULTS: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn fault_injected() {
+    FAULTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Expects `r` to fail with `errno`.
+pub(crate) fn expect_errno<T: std::fmt::Debug>(
+    r: uio_dmabuf::Result<T>,
+    errno: i32,
+    what: &str,
+) -> Outcome {
+    match r {
+        Err(e) if e.errno == errno => {
+            ERROR_CASES.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "{what}: expected {}, got {e}",
+            uio_dmabuf::error::errno_name(errno)
+        )),
+        Ok(v) => Err(format!(
+            "{what}: expected {}, got success ({v:?})",
+            uio_dmabuf::error::errno_name(errno)
+        )),
+    }
+}
+
+/// Number of dma-buf attachments of device `pci` (from dma-buf's debugfs).
+pub(crate) fn attachments_of(pci: &str) -> Result<usize, String> {
+    let info = fs::read_to_string("/sys/kernel/debug/dma_buf/bufinfo")
+        .map_err(|e| format!("bufinfo: {e}"))?;
+    Ok(info
+        .lines()
+        .filter(|l| l.strip_prefix('\t') == Some(pci))
+        .count())
+}
+
+/// The driver's debugfs `summary` as (name, value) pairs.
+pub(crate) fn summary() -> Result<Vec<(String, u64)>, String> {
+    sysfs::debugfs_summary().map_err(|e| format!("debugfs summary: {e}"))
+}
+
+/// One counter of the debugfs `summary`.
+pub(crate) fn counter(name: &str) -> Result<u64, String> {
+    summary()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .ok_or(format!("no counter {name}"))
+}
+
+pub(crate) fn sh(cmd: &str) -> Result<String, String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{cmd}` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Checks the invariants of a segment list for a buffer of `size` bytes.
+pub(crate) fn check_segments(segs: &[Segment], size: u64, dma_mask: u64, max_seg: u64) -> Outcome {
+    check!(!segs.is_empty(), "no segments");
+    let total: u64 = segs.iter().map(|s| s.len).sum();
+    check!(
+        total == size,
+        "segments cover {total} bytes, buffer has {size}"
+    );
+    for (i, s) in segs.iter().enumerate() {
+        check!(
+            s.len > 0 && s.len <= max_seg,
+            "segment {i} length {:#x} (max {max_seg:#x})",
+            s.len
+        );
+        check!(
+            s.dma_addr + (s.len - 1) <= dma_mask,
+            "segment {i} at {:#x}+{:#x} beyond mask {dma_mask:#x}",
+            s.dma_addr,
+            s.len
+        );
+    }
+    for (i, w) in segs.windows(2).enumerate() {
+        check!(
+            w[0].dma_addr + w[0].len != w[1].dma_addr || w[0].len == max_seg,
+            "segments {i} and {} are contiguous but not merged",
+            i + 1
+        );
+    }
+    Ok(())
+}
+
+/// Largest contiguous piece swiotlb can bounce (IO_TLB_SEGSIZE * IO_TLB_SIZE).
+pub(crate) const SWIOTLB_MAX_MAPPING: usize = 256 << 10;
+
+pub(crate) fn unbind(pci: &str) -> Outcome {
+    fault_injected();
+    fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", pci)
+        .map_err(|e| format!("unbind {pci}: {e}"))
+}
+
+pub(crate) fn bind(pci: &str) -> Outcome {
+    fs::write("/sys/bus/pci/drivers/uio_dmabuf/bind", pci).map_err(|e| format!("bind {pci}: {e}"))
+}

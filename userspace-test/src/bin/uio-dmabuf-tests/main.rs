@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Guest tests of the uio_dmabuf driver: every ioctl and errno, lifetimes
+//! (close, unbind, rmmod), and a smoke DMA through edu. Runs inside the test
+//! guest as root; prints one `PASS name` or `FAIL name` line per test (with the
+//! reason indented below a failure) and exits non-zero if any failed.
+//!
+//!   uio-dmabuf-tests [--list] [NAME...]
+
+#[macro_use]
+mod common;
+mod binding;
+mod cli;
+mod concurrency;
+mod dma;
+mod errors;
+mod imports;
+mod lifetimes;
+mod processes;
+
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use binding::*;
+use cli::*;
+use common::{summary, Env, Outcome, ERROR_CASES, FAULTS};
+use concurrency::*;
+use dma::*;
+use errors::*;
+use imports::*;
+use lifetimes::*;
+use processes::*;
+
+const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
+    ("bound-with-uio-maps", t_bound_with_uio_maps),
+    ("bar0-mmap-registers", t_bar0_mmap_registers),
+    ("irq-through-uio", t_irq_through_uio),
+    ("info", t_info),
+    ("import-system-heap", t_import_system_heap),
+    ("import-udmabuf-scattered", t_import_udmabuf_scattered),
+    ("import-every-direction", t_import_every_direction),
+    ("contiguous-flag", t_contiguous_flag),
+    (
+        "handles-small-and-per-file",
+        t_handles_are_small_and_per_file,
+    ),
+    ("same-buffer-once-per-device", t_same_buffer_once_per_device),
+    ("dmabuf-outlives-its-fd", t_dmabuf_outlives_its_fd),
+    ("close-without-release", t_close_without_release),
+    ("import-errors", t_import_errors),
+    (
+        "output-fault-undoes-import",
+        t_argument_struct_fault_after_import,
+    ),
+    ("outputs-are-fully-written", t_outputs_are_fully_written),
+    ("other-ioctl-errors", t_other_ioctl_errors),
+    ("smoke-dma-one-page", t_smoke_dma_one_page),
+    ("memory-beyond-the-mask", t_memory_beyond_the_mask),
+    ("debugfs-counters", t_debugfs_counters),
+    (
+        "unprivileged-needs-the-uio-node",
+        t_unprivileged_needs_the_uio_node,
+    ),
+    ("kill-9-releases-everything", t_kill_9_releases_everything),
+    ("memory-back-to-baseline", t_memory_back_to_baseline),
+    ("new-id-binds-another-device", t_new_id_binds_another_device),
+    (
+        "foreign-uio-device-is-refused",
+        t_foreign_uio_device_is_refused,
+    ),
+    ("threads-share-one-fd", t_threads_share_one_fd),
+    ("unbind-with-imports-alive", t_unbind_with_imports_alive),
+    ("unbind-during-imports", t_unbind_during_imports),
+    (
+        "fds-closed-and-dup-ed-under-importers",
+        t_fds_closed_and_dup_ed_under_importers,
+    ),
+    ("rmmod-refused-while-open", t_rmmod_refused_while_open),
+    ("per-file-limits", t_per_file_limits),
+    ("many-segments-paged", t_many_segments_paged),
+    ("max-segment-size", t_max_segment_size),
+    (
+        "segments-are-the-physical-pages",
+        t_segments_are_the_physical_pages,
+    ),
+    (
+        "driver-override-binds-another-device",
+        t_driver_override_binds_another_device,
+    ),
+    ("cli-list", t_cli_list),
+    ("cli-import", t_cli_import),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--list") {
+        for (name, _) in TESTS {
+            println!("{name}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut failed = 0;
+    for (name, test) in TESTS {
+        if !args.is_empty() && !args.iter().any(|a| a == name) {
+            continue;
+        }
+        // Every test must leave nothing mapped behind.
+        let outcome = Env::detect()
+            .and_then(|env| test(&env))
+            .and_then(|()| match summary() {
+                Ok(s)
+                    if s.iter()
+                        .any(|(k, v)| (k == "imports_alive" || k == "bytes_mapped") && *v != 0) =>
+                {
+                    Err(format!("left imports behind: {s:?}"))
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            });
+        match outcome {
+            Ok(()) => println!("PASS {name}"),
+            Err(msg) => {
+                failed += 1;
+                println!("FAIL {name}");
+                for line in msg.lines() {
+                    println!("    | {line}");
+                }
+            }
+        }
+    }
+    println!("COUNT error-cases {}", ERROR_CASES.load(Ordering::Relaxed));
+    println!("COUNT faults {}", FAULTS.load(Ordering::Relaxed));
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
