@@ -124,6 +124,21 @@ pub fn raw_import(
     Ok((a.handle, a.nr_segments))
 }
 
+/// SYNC of one system-heap import of `size` bytes: the time of one
+/// FOR_DEVICE and of one FOR_CPU call, in alternating rounds.
+pub fn sync_cost(dev: &ImportDevice, uio: &Uio, size: usize, iters: usize) -> Result<[Stats; 2]> {
+    let buf = buffers::system_heap(size)?;
+    let imp = dev.import(uio, &buf, Direction::Bidirectional, ImportFlags::default())?;
+    let h = imp.handle();
+    interleaved(
+        10,
+        iters.div_ceil(10),
+        &mut [&mut |n| samples(n, || dev.sync(h, false)), &mut |n| {
+            samples(n, || dev.sync(h, true))
+        }],
+    )
+}
+
 /// The syscall floor: an ioctl `/dev/uio-dmabuf` rejects at once (ENOTTY).
 pub fn noop_ioctl(dev: &ImportDevice) -> Result<()> {
     let mut junk = 0u64;

@@ -557,6 +557,29 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     }
     json.insert("irq".into(), Value::Object(irq_json));
 
+    // SYNC of large imports: one call over the whole mapping (page by page
+    // behind an IOMMU where the DMA API wants syncs at all).
+    let mut syncs = Vec::new();
+    let sync_sizes: &[usize] = if quick {
+        &[1 << 20, 16 << 20]
+    } else {
+        &[1 << 20, 16 << 20, 64 << 20]
+    };
+    for &size in sync_sizes {
+        if size as u64 > iova_space / 2 {
+            continue;
+        }
+        let [to_dev, to_cpu] =
+            bench::sync_cost(&dev, &uio, size, if quick { 20 } else { 100 }).map_err(e)?;
+        row(
+            &format!("SYNC FOR_DEVICE, {} MiB import", size >> 20),
+            &to_dev,
+        );
+        row(&format!("SYNC FOR_CPU, {} MiB import", size >> 20), &to_cpu);
+        syncs.push(json!({"size": size, "for_device": to_dev.json(), "for_cpu": to_cpu.json()}));
+    }
+    json.insert("sync".into(), json!(syncs));
+
     // 7. edu DMA rate (QEMU-bound: edu's engine runs off a 100 ms timer).
     let edu = edu::Edu::new(&uio).map_err(e)?;
     let buf = buffers::system_heap(4096).map_err(e)?;
