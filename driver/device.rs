@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! State of one bound PCI device shared by the PCI driver, open files and
-//! imports, and the protocol that makes unbind safe with imports alive.
+//! State of one bound PCI device shared by the PCI driver, its UIO callbacks,
+//! open files and imports, and the protocols that keep its DMA safe.
 //!
-//! Unbind (see [`crate::pci_driver`]) runs [`DeviceState::shut_down`] in three steps:
+//! **Command register.** The driver's read-modify-writes of the device's
+//! `PCI_COMMAND` (bus mastering, INTx masking) all happen under
+//! [`DeviceState::control`], and none once unbind has shut it
+//! ([`DeviceState::shut_control`]): a concurrent irqcontrol cannot write bus
+//! mastering back after unbind cleared it. Bus mastering is on exactly while
+//! some file of the device's `/dev/uioN` is open (as `uio_pci_generic` clears
+//! it when its files close): a device nobody holds cannot DMA.
+//!
+//! **Unbind** (see [`crate::pci_driver`]) then runs in three steps:
 //!  1. no new users: `bound` is cleared, so [`DeviceState::begin_use`] fails with
 //!     `ENODEV`, then it waits for the current users (IMPORTs in flight) to finish,
 //!     each having either inserted its import into a file's table or dropped it;
 //!  2. the caller revokes every import of the device found in the open files;
 //!  3. it waits until the device has no DMA mapping left, which also covers
 //!     mappings being dropped right now by a concurrent RELEASE or close.
+//!
 //! After that no mapping of the device exists and none can be created.
 
 use kernel::{
@@ -34,8 +43,8 @@ use kernel::{
 };
 
 use crate::{
-    chrdev::InodeId,
     dma_buf::DmaBuf,
+    handles::Limits,
     pci_ext::DmaInfo,
     stats::DeviceCounters, //
 };
@@ -46,8 +55,37 @@ struct Life {
     bound: bool,
     /// Live [`DeviceUse`] guards.
     users: u32,
-    /// Live DMA mappings ([`MappedToken`]s).
+    /// Live DMA mappings ([`MappedToken`]s) and their sizes.
     mapped: u32,
+    bytes: u64,
+}
+
+/// Who may touch the device's command register, under [`DeviceState::control`].
+pub(crate) struct Control {
+    /// Unbind has begun: the command register is unbind's alone.
+    shut: bool,
+    /// Open files of `/dev/uioN` (this registration's).
+    uio_files: u32,
+}
+
+impl Control {
+    /// Counts an open of `/dev/uioN`; true for the first (bus mastering goes on).
+    pub(crate) fn opened(&mut self) -> bool {
+        self.uio_files += 1;
+        self.uio_files == 1
+    }
+
+    /// Counts a close of `/dev/uioN`; true for the last (bus mastering goes off).
+    pub(crate) fn closed(&mut self) -> bool {
+        self.uio_files = self.uio_files.saturating_sub(1);
+        self.uio_files == 0
+    }
+
+    /// Whether some file of `/dev/uioN` is open, i.e. the device may be
+    /// mastering the bus.
+    pub(crate) fn in_use(&self) -> bool {
+        self.uio_files > 0
+    }
 }
 
 /// One device bound to the driver.
@@ -56,13 +94,14 @@ pub(crate) struct DeviceState {
     pdev: ARef<pci::Device>,
     /// The device number of `/dev/uioN`, once the UIO device is registered.
     devt: SetOnce<u32>,
+    /// Identity of the UIO core's `struct uio_device` of that registration: a
+    /// `/dev/uioN` file is a capability for this device only if it was opened
+    /// on it (a file kept from before an unbind/rebind that reused the device
+    /// number was opened on another).
+    uio: SetOnce<usize>,
     dma: DmaInfo,
-    /// Inodes through which `/dev/uioN` of this registration is open, with
-    /// open counts: an fd is a capability for this device only if it was
-    /// opened through one of them (a stale fd from before an unbind/rebind that
-    /// reused the device number is not).
-    #[pin]
-    open_inodes: Mutex<KVec<(InodeId, u32)>>,
+    /// Live imports and bytes allowed on the device, all files together.
+    limits: Limits,
     /// Mappings alive on the device (debugfs).
     counters: DeviceCounters,
     /// The dma-bufs imported for this device (by identity): each at most once,
@@ -70,23 +109,32 @@ pub(crate) struct DeviceState {
     #[pin]
     buffers: Mutex<RBTree<usize, ()>>,
     #[pin]
+    control: Mutex<Control>,
+    #[pin]
     life: Mutex<Life>,
     #[pin]
     changed: CondVar,
 }
 
 impl DeviceState {
-    /// State for `pdev`, whose DMA parameters are `dma`.
-    pub(crate) fn new(pdev: &pci::Device<Bound>, dma: DmaInfo) -> Result<Arc<Self>> {
+    /// State for `pdev`, whose DMA parameters are `dma`, with per-device
+    /// `limits`.
+    pub(crate) fn new(
+        pdev: &pci::Device<Bound>,
+        dma: DmaInfo,
+        limits: Limits,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
                 pdev: pdev.into(),
                 devt: SetOnce::new(),
+                uio: SetOnce::new(),
                 dma,
-                open_inodes <- new_mutex!(KVec::new()),
+                limits,
                 counters: DeviceCounters::new(),
                 buffers <- new_mutex!(RBTree::new()),
-                life <- new_mutex!(Life { bound: true, users: 0, mapped: 0 }),
+                control <- new_mutex!(Control { shut: false, uio_files: 0 }),
+                life <- new_mutex!(Life { bound: true, users: 0, mapped: 0, bytes: 0 }),
                 changed <- new_condvar!(),
             }),
             GFP_KERNEL,
@@ -102,41 +150,50 @@ impl DeviceState {
         self.counters.show(f)
     }
 
-    /// Records the device number of the device's `/dev/uioN`.
-    pub(crate) fn set_devt(&self, devt: u32) {
+    /// Records the device number and the identity of the device's registered
+    /// UIO device.
+    pub(crate) fn set_uio(&self, devt: u32, uio: usize) {
         self.devt.populate(devt);
+        self.uio.populate(uio);
     }
 
-    /// Whether `devt` and `inode` are those of an open `/dev/uioN` of this
-    /// device.
-    pub(crate) fn is_uio_file(&self, devt: u32, inode: InodeId) -> bool {
-        self.devt.copy() == Some(devt) && self.open_inodes.lock().iter().any(|(i, _)| *i == inode)
+    /// The device number of `/dev/uioN`, once registered.
+    pub(crate) fn devt(&self) -> Option<u32> {
+        self.devt.copy()
     }
 
-    /// `/dev/uioN` was opened through `inode`.
-    pub(crate) fn uio_opened(&self, inode: InodeId) -> Result {
-        let mut inodes = self.open_inodes.lock();
-        match inodes.iter_mut().find(|(i, _)| *i == inode) {
-            Some((_, count)) => *count += 1,
-            None => inodes.push((inode, 1), GFP_KERNEL)?,
-        }
-        Ok(())
-    }
-
-    /// A file of `/dev/uioN` opened through `inode` was closed.
-    pub(crate) fn uio_closed(&self, inode: InodeId) {
-        let mut inodes = self.open_inodes.lock();
-        for (i, count) in inodes.iter_mut() {
-            if *i == inode {
-                *count -= 1;
-            }
-        }
-        inodes.retain(|(_, count)| *count > 0);
+    /// Whether `uio` is the identity of this device's registered UIO device.
+    pub(crate) fn is_uio(&self, uio: usize) -> bool {
+        self.uio.copy() == Some(uio)
     }
 
     /// What the device can address.
     pub(crate) fn dma(&self) -> DmaInfo {
         self.dma
+    }
+
+    /// Live imports and bytes allowed on the device.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs `f` with the command-register lock held: `ENODEV` once unbind has
+    /// begun, without running `f`.
+    pub(crate) fn control<R>(&self, f: impl FnOnce(&mut Control) -> R) -> Result<R> {
+        let mut control = self.control.lock();
+        if control.shut {
+            return Err(ENODEV);
+        }
+        Ok(f(&mut control))
+    }
+
+    /// Unbind's first step: from now on [`DeviceState::control`] refuses; `f`
+    /// (which clears bus mastering) runs under the lock, after every
+    /// command-register access that got in first.
+    pub(crate) fn shut_control(&self, f: impl FnOnce()) {
+        let mut control = self.control.lock();
+        control.shut = true;
+        f();
     }
 
     /// Admits a user that may create DMA mappings: `ENODEV` once unbind began.
@@ -214,15 +271,26 @@ impl DeviceUse {
         })
     }
 
-    /// Accounts one new DMA mapping of `bytes` on the device, until the token
-    /// drops.
-    pub(crate) fn mapping_token(&self, bytes: u64) -> MappedToken {
-        self.dev.life.lock().mapped += 1;
-        self.dev.counters.mapped(bytes);
-        MappedToken {
+    /// Reserves room for one more DMA mapping of `bytes` on the device, before
+    /// it is made, until the token drops: `ENOSPC` if the device holds its
+    /// limit of imports already, `EDQUOT` if `bytes` more would exceed its byte
+    /// limit.
+    pub(crate) fn reserve_mapping(&self, bytes: u64) -> Result<MappedToken> {
+        let limits = self.dev.limits;
+        let mut life = self.dev.life.lock();
+        if life.mapped >= limits.max_entries {
+            return Err(ENOSPC);
+        }
+        match life.bytes.checked_add(bytes) {
+            Some(total) if total <= limits.max_bytes => life.bytes = total,
+            _ => return Err(EDQUOT),
+        }
+        life.mapped += 1;
+        Ok(MappedToken {
             dev: self.dev.clone(),
             bytes,
-        }
+            counted: false,
+        })
     }
 }
 
@@ -241,13 +309,26 @@ impl Drop for DeviceUse {
 pub(crate) struct MappedToken {
     dev: Arc<DeviceState>,
     bytes: u64,
+    /// The mapping was made and is counted in debugfs.
+    counted: bool,
+}
+
+impl MappedToken {
+    /// The mapping exists now: counts it in debugfs until the token drops.
+    pub(crate) fn mapped(&mut self) {
+        self.dev.counters.mapped(self.bytes);
+        self.counted = true;
+    }
 }
 
 impl Drop for MappedToken {
     fn drop(&mut self) {
-        self.dev.counters.unmapped(self.bytes);
+        if self.counted {
+            self.dev.counters.unmapped(self.bytes);
+        }
         let mut life = self.dev.life.lock();
         life.mapped -= 1;
+        life.bytes -= self.bytes;
         if life.mapped == 0 && !life.bound {
             self.dev.changed.notify_all();
         }

@@ -152,6 +152,9 @@ impl Drop for Attachment {
 pub(crate) struct Mapping {
     sgt: NonNull<bindings::sg_table>,
     dir: DataDirection,
+    /// Whether the DMA API wants syncs for some segment (`dma_need_sync`):
+    /// not where the mapping is coherent and nothing is bounced.
+    needs_sync: bool,
     attach: Attachment,
 }
 
@@ -171,7 +174,19 @@ impl Mapping {
         })?;
         let sgt = NonNull::new(ptr).ok_or(EINVAL)?;
         // INVARIANT: `sgt` was just returned for `attach` and `dir`.
-        Ok(Self { sgt, dir, attach })
+        let mut this = Self {
+            sgt,
+            dir,
+            needs_sync: true,
+            attach,
+        };
+        let dev = raw::device(&this.attach.dev);
+        this.needs_sync = this.sg_table().iter().any(|entry| {
+            // SAFETY: `dev` is the device the table is mapped for, and the
+            // address one of the mapping's.
+            unsafe { bindings::uio_dmabuf_helper_dma_need_sync(dev, entry.dma_address()) }
+        });
+        Ok(this)
     }
 
     /// The DMA-mapped scatter-gather table.
@@ -181,23 +196,28 @@ impl Mapping {
         unsafe { SGTable::from_raw(self.sgt.as_ptr()) }
     }
 
-    /// Syncs every DMA segment of the mapping for `target`: for the CPU after
-    /// device DMA (invalidate caches, copy swiotlb bounce buffers back), or for
-    /// the device before DMA (write back caches, fill bounce buffers).
+    /// Syncs the mapping for `target`: for the CPU after device DMA
+    /// (invalidate caches, copy swiotlb bounce buffers back), or for the device
+    /// before DMA (write back caches, fill bounce buffers). Nothing to do where
+    /// the DMA API needs no syncs for it.
     ///
     /// An importer sees only the DMA side of the table (with
     /// `CONFIG_DMABUF_DEBUG` it gets a copy without pages or CPU lengths), so
     /// the sync goes through DMA addresses: `dma_sync_single_*` per DMA
     /// segment, which dma-direct and swiotlb resolve from the address. Behind
-    /// an IOMMU one DMA segment may span pages that are not contiguous in
-    /// memory, so there `per_page` splits it at page boundaries, each piece
-    /// resolving to its own page.
-    pub(crate) fn sync(&self, target: SyncTarget, per_page: bool) {
+    /// an IOMMU (`translated`) one DMA segment may span pages that are not
+    /// contiguous in memory, while the sync resolves only its start: there each
+    /// segment is synced per physically contiguous run of it, found through the
+    /// IOMMU's page tables. Long walks give the CPU up between pieces.
+    pub(crate) fn sync(&self, target: SyncTarget, translated: bool) {
+        if !self.needs_sync {
+            return;
+        }
         let dev = raw::device(&self.attach.dev);
         let dir = self.dir.into();
         let sync = |addr: u64, len: u64| {
-            // CAST: A DMA segment's length fits in `size_t` (it is an
-            // `unsigned int` in the scatterlist).
+            // CAST: A piece of a DMA segment fits in `size_t` (a segment's
+            // length is an `unsigned int` in the scatterlist).
             let len = len as usize;
             // SAFETY: `[addr, addr + len)` lies in a segment of `sgt`, which is
             // mapped for `attach.dev` in `dir` (type invariant).
@@ -211,18 +231,35 @@ impl Mapping {
                     }
                 }
             }
+            // SAFETY: Called in process context (an ioctl), where sleeping is
+            // allowed; the caller holds only a mutex.
+            unsafe { bindings::uio_dmabuf_helper_cond_resched() };
         };
+        let domain = if translated {
+            // SAFETY: `dev` is bound (it has a live mapping), with a driver.
+            unsafe { bindings::iommu_get_domain_for_dev(dev) }
+        } else {
+            core::ptr::null_mut()
+        };
+        // SAFETY: `domain` is the device's live DMA domain, which translates
+        // every address of the mapping.
+        let phys = |iova: u64| unsafe { bindings::iommu_iova_to_phys(domain, iova) };
         for entry in self.sg_table().iter() {
-            let (mut addr, end) = (entry.dma_address(), entry.dma_address() + entry.dma_len());
-            while addr < end {
-                let piece_end = if per_page {
-                    end.min((addr | PAGE_MASK_LOW) + 1)
-                } else {
-                    end
-                };
-                sync(addr, piece_end - addr);
-                addr = piece_end;
+            let (start, end) = (entry.dma_address(), entry.dma_address() + entry.dma_len());
+            if domain.is_null() {
+                sync(start, end - start);
+                continue;
             }
+            let (mut run, mut run_phys) = (start, phys(start));
+            let mut addr = (start | PAGE_MASK_LOW) + 1;
+            while addr < end {
+                if phys(addr) != run_phys + (addr - run) {
+                    sync(run, addr - run);
+                    (run, run_phys) = (addr, phys(addr));
+                }
+                addr += PAGE_MASK_LOW + 1;
+            }
+            sync(run, end - run);
         }
     }
 }

@@ -2,10 +2,20 @@
 
 //! `/dev/uio-dmabuf`: per-open-file import tables and the ioctl dispatch.
 //!
-//! Every import belongs to the open file that created it; closing the file (or
-//! the process dying) revokes them all. Locks: a file's table lock is held only
-//! to look up, insert or remove entries, never across dma-buf calls or user
-//! copies; an import's own lock guards its mapping (see [`crate::import`]).
+//! Every import belongs to the open file that created it. A live process that
+//! closes the file releases them all at once (a DMA still in flight into them
+//! is its error, as with RELEASE). When the file goes because its process died
+//! (or its last reference is dropped by a kernel thread), nobody stopped the
+//! devices: an import of a device whose `/dev/uioN` is still open somewhere
+//! stays mapped, the file an *orphan* in the registry, until that device's last
+//! `/dev/uioN` file closes, which turns bus mastering off first (see
+//! [`crate::uio_ops`]), or the device is unbound. Imports of devices nobody
+//! holds open, whose bus mastering is off already, are released at once.
+//!
+//! Locks: a file's table lock is held only to look up, insert or remove
+//! entries, never across dma-buf calls or user copies; an import's own lock
+//! guards its mapping (see [`crate::import`]); a device's command-register lock
+//! is taken before both.
 
 use kernel::{
     fs::File,
@@ -16,6 +26,10 @@ use kernel::{
     new_mutex,
     prelude::*,
     sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Arc,
         ArcBorrow,
         Mutex, //
@@ -38,10 +52,17 @@ use crate::{
         HandleTable,
         Limits, //
     },
-    import::Import,
-    registry,
+    import::{
+        Import,
+        Revoked, //
+    },
+    registry::{
+        self,
+        Access, //
+    },
     segments::Segment,
     stats::COUNTERS,
+    task,
     uapi::{
         self,
         ImportArgs,
@@ -57,6 +78,9 @@ use crate::{
 pub(crate) struct OpenFile {
     /// Registration number in the [`registry`].
     id: u64,
+    /// Released by a dying process, with imports kept for devices still open
+    /// (module docs). Set under the table lock.
+    orphan: Atomic<bool>,
     #[pin]
     table: Mutex<HandleTable<Arc<Import>>>,
 }
@@ -101,9 +125,10 @@ impl OpenFile {
 
     fn info(&self, arg: usize) -> Result {
         let mut args: InfoArgs = read_in(arg)?;
-        let dev = registry::device_for_uio_fd(uapi::info_request(&args)?)?;
+        let dev = registry::device_for_uio_fd(uapi::info_request(&args)?, Access::Read)?;
         let dma = dev.dma();
         let limits = self.table.lock().limits();
+        let device_limits = dev.limits();
         args.abi_version = uapi::ABI_VERSION;
         args.dma_mask = dma.mask;
         args.max_segment_size = dma.max_segment_size.into();
@@ -115,6 +140,8 @@ impl OpenFile {
             };
         args.max_imports = limits.max_entries;
         args.max_mapped_bytes = limits.max_bytes;
+        args.max_device_imports = device_limits.max_entries;
+        args.max_device_mapped_bytes = device_limits.max_bytes;
         write_out(arg, &args)
     }
 
@@ -124,7 +151,7 @@ impl OpenFile {
         // Fail early, before any work, when the file is full; checked again on
         // insertion.
         self.table.lock().check_room(0)?;
-        let dev = registry::device_for_uio_fd(req.uio_fd)?;
+        let dev = registry::device_for_uio_fd(req.uio_fd, Access::Write)?;
         let user = dev.begin_use()?;
         let node = HandleNode::new()?;
         let import = Import::new(&user, &req)?;
@@ -158,7 +185,7 @@ impl OpenFile {
                 }
             };
             if let Some(import) = removed {
-                import.revoke();
+                import.revoke(Revoked::Released);
             }
             return Err(e);
         }
@@ -191,32 +218,105 @@ impl OpenFile {
         let args: ReleaseArgs = read_in(arg)?;
         let handle = uapi::release_request(&args)?;
         let import = self.table.lock().remove(handle).ok_or(ENOENT)?;
-        import.revoke();
+        import.revoke(Revoked::Released);
         Ok(())
     }
 
-    /// Revokes this file's imports of `dev` (unbind). Visits the table in handle
-    /// order without holding its lock across a revocation.
-    pub(crate) fn revoke_device(&self, dev: &DeviceState) {
+    /// The import with the lowest handle at or after `from`.
+    fn next_import(&self, from: u32) -> Option<(u32, Arc<Import>)> {
+        let table = self.table.lock();
+        let handle = table.find_from(from, |_| true)?;
+        Some((handle, table.get(handle)?.clone()))
+    }
+
+    /// Calls `f` on every import of this file in handle order, without holding
+    /// the table lock across `f`.
+    fn for_each_import(&self, mut f: impl FnMut(u32, &Arc<Import>)) {
         let mut next = 0u32;
-        loop {
-            let found = {
-                let table = self.table.lock();
-                table
-                    .find_from(next, |import| {
-                        core::ptr::eq::<DeviceState>(&**import.device(), dev)
-                    })
-                    .and_then(|handle| Some((handle, table.get(handle)?.clone())))
-            };
-            let Some((handle, import)) = found else {
-                return;
-            };
-            import.revoke();
+        while let Some((handle, import)) = self.next_import(next) {
+            f(handle, &import);
             match handle.checked_add(1) {
                 Some(n) => next = n,
                 None => return,
             }
         }
+    }
+
+    /// Takes `import` out of the table if `handle` still names it.
+    fn take(&self, handle: u32, import: &Arc<Import>) -> Option<Arc<Import>> {
+        let mut table = self.table.lock();
+        match table.get(handle) {
+            Some(entry) if Arc::ptr_eq(entry, import) => table.remove(handle),
+            _ => None,
+        }
+    }
+
+    /// An orphan whose last import is gone leaves the registry.
+    fn unregister_if_done(&self) {
+        if self.orphan.load(Relaxed) && self.table.lock().is_empty() {
+            registry::remove_file(self.id);
+        }
+    }
+
+    /// Revokes this file's imports of `dev` (unbind): they answer `ENODEV`
+    /// until released; an orphan's are taken out of its table as well.
+    pub(crate) fn revoke_device(&self, dev: &DeviceState) {
+        let orphan = self.orphan.load(Relaxed);
+        self.for_each_import(|handle, import| {
+            if !core::ptr::eq::<DeviceState>(&**import.device(), dev) {
+                return;
+            }
+            if orphan {
+                self.take(handle, import);
+            }
+            import.revoke(Revoked::Unbound);
+        });
+        self.unregister_if_done();
+    }
+
+    /// If this file is an orphan, releases its imports of `dev`, whose last
+    /// `/dev/uioN` file just closed (bus mastering is off). Called under
+    /// `dev`'s command-register lock.
+    pub(crate) fn release_orphans_of(&self, dev: &DeviceState) {
+        if !self.orphan.load(Relaxed) {
+            return;
+        }
+        self.for_each_import(|handle, import| {
+            if core::ptr::eq::<DeviceState>(&**import.device(), dev) {
+                if let Some(import) = self.take(handle, import) {
+                    import.revoke(Revoked::Released);
+                }
+            }
+        });
+        self.unregister_if_done();
+    }
+
+    /// Close by a dying process: releases the imports of devices nobody holds
+    /// open (or being unbound) now, keeps the others (module docs).
+    fn orphan(&self) {
+        {
+            let _table = self.table.lock();
+            self.orphan.store(true, Relaxed);
+        }
+        self.for_each_import(|handle, import| {
+            // Under the device's command-register lock: either its last
+            // `/dev/uioN` file closed before (mastering is off, release now) or
+            // it closes after and finds this file an orphan.
+            let checked = import.device().control(|control| {
+                if !control.in_use() {
+                    if let Some(import) = self.take(handle, import) {
+                        import.revoke(Revoked::Released);
+                    }
+                }
+            });
+            // Unbind has begun: mastering is off; it would revoke it anyway.
+            if checked.is_err() {
+                if let Some(import) = self.take(handle, import) {
+                    import.revoke(Revoked::Released);
+                }
+            }
+        });
+        self.unregister_if_done();
     }
 }
 
@@ -228,6 +328,7 @@ impl MiscDevice for OpenFile {
         let file = Arc::pin_init(
             try_pin_init!(OpenFile {
                 id: registry::new_file_id(),
+                orphan: Atomic::new(false),
                 table <- new_mutex!(HandleTable::new(limits())),
             }),
             GFP_KERNEL,
@@ -237,12 +338,16 @@ impl MiscDevice for OpenFile {
     }
 
     fn release(this: Arc<Self>, _file: &File) {
+        if task::current_is_exiting() {
+            this.orphan();
+            return;
+        }
         registry::remove_file(this.id);
         loop {
             let Some(import) = this.table.lock().pop_first() else {
                 break;
             };
-            import.revoke();
+            import.revoke(Revoked::Released);
         }
     }
 

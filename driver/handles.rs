@@ -97,6 +97,11 @@ impl<V> HandleTable<V> {
         Some(value)
     }
 
+    /// Whether the table has no entries.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Removes and returns the entry with the lowest handle (teardown without
     /// allocating).
     pub(crate) fn pop_first(&mut self) -> Option<V> {

@@ -4,11 +4,13 @@
  * Rust side (declared in helpers.h, bound by bindgen). Like rust/helpers/ in the
  * kernel tree: no logic here, only the call.
  */
+#include <linux/cdev.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
 #include "helpers.h"
 
 void uio_dmabuf_helper_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
@@ -33,6 +35,21 @@ u64 uio_dmabuf_helper_dma_mask(struct device *dev)
 	return dma_get_mask(dev);
 }
 
+u64 uio_dmabuf_helper_coherent_dma_mask(struct device *dev)
+{
+	return dev->coherent_dma_mask;
+}
+
+void uio_dmabuf_helper_set_max_seg_size(struct device *dev, unsigned int size)
+{
+	dma_set_max_seg_size(dev, size);
+}
+
+bool uio_dmabuf_helper_dma_need_sync(struct device *dev, dma_addr_t addr)
+{
+	return dma_need_sync(dev, addr);
+}
+
 /* Whether an IOMMU translates the device's DMA (a DMA domain, not identity). */
 bool uio_dmabuf_helper_dma_translated(struct device *dev)
 {
@@ -47,6 +64,11 @@ bool uio_dmabuf_helper_dma_translated(struct device *dev)
 unsigned long uio_dmabuf_helper_bar_flags(struct pci_dev *pdev, int bar)
 {
 	return pci_resource_flags(pdev, bar);
+}
+
+struct resource *uio_dmabuf_helper_bar_resource(struct pci_dev *pdev, int bar)
+{
+	return pci_resource_n(pdev, bar);
 }
 
 unsigned int uio_dmabuf_helper_pci_irq(struct pci_dev *pdev)
@@ -64,6 +86,43 @@ dev_t uio_dmabuf_helper_file_rdev(struct file *file)
 	struct inode *inode = file_inode(file);
 
 	return S_ISCHR(inode->i_mode) ? inode->i_rdev : 0;
+}
+
+/*
+ * The file operations of the character device a file of device number
+ * file_rdev() was opened through (chrdev_open() installs them from the cdev
+ * it records in the inode), or NULL if the inode has none.
+ */
+const struct file_operations *uio_dmabuf_helper_file_cdev_ops(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	return inode->i_cdev ? inode->i_cdev->ops : NULL;
+}
+
+const struct file_operations *uio_dmabuf_helper_file_ops(struct file *file)
+{
+	return file->f_op;
+}
+
+void *uio_dmabuf_helper_file_private(struct file *file)
+{
+	return file->private_data;
+}
+
+bool uio_dmabuf_helper_file_writable(struct file *file)
+{
+	return file->f_mode & FMODE_WRITE;
+}
+
+bool uio_dmabuf_helper_current_exiting(void)
+{
+	return current->flags & (PF_EXITING | PF_KTHREAD);
+}
+
+void uio_dmabuf_helper_cond_resched(void)
+{
+	cond_resched();
 }
 
 void uio_dmabuf_helper_get_dma_buf(struct dma_buf *dmabuf)

@@ -13,7 +13,9 @@
 struct device;
 struct dma_buf;
 struct file;
+struct file_operations;
 struct pci_dev;
+struct resource;
 
 void uio_dmabuf_helper_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
 					   enum dma_data_direction dir);
@@ -21,11 +23,22 @@ void uio_dmabuf_helper_sync_single_for_device(struct device *dev, dma_addr_t add
 					      enum dma_data_direction dir);
 unsigned int uio_dmabuf_helper_max_seg_size(struct device *dev);
 u64 uio_dmabuf_helper_dma_mask(struct device *dev);
+u64 uio_dmabuf_helper_coherent_dma_mask(struct device *dev);
+void uio_dmabuf_helper_set_max_seg_size(struct device *dev, unsigned int size);
+bool uio_dmabuf_helper_dma_need_sync(struct device *dev, dma_addr_t addr);
 bool uio_dmabuf_helper_dma_translated(struct device *dev);
 unsigned long uio_dmabuf_helper_bar_flags(struct pci_dev *pdev, int bar);
+struct resource *uio_dmabuf_helper_bar_resource(struct pci_dev *pdev, int bar);
 unsigned int uio_dmabuf_helper_pci_irq(struct pci_dev *pdev);
 bool uio_dmabuf_helper_intx_mask_supported(struct pci_dev *pdev);
 dev_t uio_dmabuf_helper_file_rdev(struct file *file);
+const struct file_operations *uio_dmabuf_helper_file_cdev_ops(struct file *file);
+const struct file_operations *uio_dmabuf_helper_file_ops(struct file *file);
+void *uio_dmabuf_helper_file_private(struct file *file);
+bool uio_dmabuf_helper_file_writable(struct file *file);
+/* Whether the caller is an exiting task or a kernel thread (PF_EXITING, PF_KTHREAD). */
+bool uio_dmabuf_helper_current_exiting(void);
+void uio_dmabuf_helper_cond_resched(void);
 void uio_dmabuf_helper_get_dma_buf(struct dma_buf *dmabuf);
 
 #endif

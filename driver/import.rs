@@ -4,8 +4,11 @@
 //! merged segment list.
 //!
 //! The mapping can be revoked (RELEASE, close, unbind); afterwards the import only
-//! answers `ENODEV`. The segment list is computed once at import and never
-//! changes, so reading it needs no lock beyond the revocation check.
+//! answers `ENOENT` if it was released (a call that found the handle just
+//! before a concurrent RELEASE took it sees the same errno as one just after),
+//! or `ENODEV` if its device was unbound. The segment list is computed once at
+//! import and never changes, so reading it needs no lock beyond the revocation
+//! check.
 
 use kernel::{
     new_mutex,
@@ -47,6 +50,31 @@ struct LiveMapping {
     _claim: BufferClaim,
 }
 
+/// Why an import's mapping is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Revoked {
+    /// RELEASE, close of the file, or an IMPORT undone: its handle names
+    /// nothing (`ENOENT`).
+    Released,
+    /// Its device was unbound (`ENODEV`); the handle stays until released.
+    Unbound,
+}
+
+impl Revoked {
+    fn errno(self) -> Error {
+        match self {
+            Self::Released => ENOENT,
+            Self::Unbound => ENODEV,
+        }
+    }
+}
+
+/// The mapping of an import, or why it is gone.
+enum State {
+    Live(LiveMapping),
+    Revoked(Revoked),
+}
+
 /// An imported dma-buf.
 #[pin_data]
 pub(crate) struct Import {
@@ -54,7 +82,7 @@ pub(crate) struct Import {
     size: u64,
     segments: SegmentList,
     #[pin]
-    live: Mutex<Option<LiveMapping>>,
+    state: Mutex<State>,
 }
 
 impl Import {
@@ -62,7 +90,8 @@ impl Import {
     /// attaches, maps in `req.direction`, and merges the segments.
     ///
     /// Errors: `EBADF`/`EINVAL` from the fd, `EEXIST` if the dma-buf is imported
-    /// for this device already, the exporter's error from attach or
+    /// for this device already, `ENOSPC`/`EDQUOT` if the device holds its limit
+    /// of imports or bytes, the exporter's error from attach or
     /// map, `ERANGE` if the device cannot reach all memory (see
     /// [`crate::pci_ext::dma_info`]) or a segment lies beyond its DMA mask (never
     /// handed out: the device would silently truncate it), `E2BIG` if
@@ -74,11 +103,13 @@ impl Import {
         }
         let size = u64::try_from(buf.size())?;
         let claim = user.claim_buffer(&buf)?;
+        let mut token = user.reserve_mapping(size)?;
         let attach = Attachment::new(buf, user.bound())?;
         let mapping = Mapping::new(attach, req.direction)?;
+        token.mapped();
         let live = LiveMapping {
             mapping,
-            _token: user.mapping_token(size),
+            _token: token,
             _claim: claim,
         };
         let dma = user.state().dma();
@@ -102,7 +133,7 @@ impl Import {
                 device: user.state().clone(),
                 size,
                 segments,
-                live <- new_mutex!(Some(live)),
+                state <- new_mutex!(State::Live(live)),
             }),
             GFP_KERNEL,
         )
@@ -118,31 +149,31 @@ impl Import {
         self.size
     }
 
-    /// Whether the mapping still exists.
-    pub(crate) fn is_live(&self) -> bool {
-        self.live.lock().is_some()
-    }
-
-    /// The segment list: `ENODEV` once revoked.
+    /// The segment list: `ENOENT` once released, `ENODEV` once its device was
+    /// unbound.
     pub(crate) fn segments(&self) -> Result<&[Segment]> {
-        if !self.is_live() {
-            return Err(ENODEV);
+        match *self.state.lock() {
+            State::Live(_) => Ok(self.segments.as_slice()),
+            State::Revoked(why) => Err(why.errno()),
         }
-        Ok(self.segments.as_slice())
     }
 
-    /// Syncs the mapping for the CPU or the device: `ENODEV` once revoked.
+    /// Syncs the mapping for the CPU or the device: errors as
+    /// [`Import::segments`].
     pub(crate) fn sync(&self, target: SyncTarget) -> Result {
-        let live = self.live.lock();
-        let mapping = &live.as_ref().ok_or(ENODEV)?.mapping;
-        mapping.sync(target, self.device.dma().translated);
-        Ok(())
+        match &*self.state.lock() {
+            State::Live(live) => {
+                live.mapping.sync(target, self.device.dma().translated);
+                Ok(())
+            }
+            State::Revoked(why) => Err(why.errno()),
+        }
     }
 
-    /// Unmaps, detaches and drops the dma-buf reference now, if not done yet.
-    /// The teardown runs outside the import's lock.
-    pub(crate) fn revoke(&self) {
-        let live = self.live.lock().take();
-        drop(live);
+    /// Unmaps, detaches and drops the dma-buf reference now, if not done yet,
+    /// for reason `why`. The teardown runs outside the import's lock.
+    pub(crate) fn revoke(&self, why: Revoked) {
+        let state = core::mem::replace(&mut *self.state.lock(), State::Revoked(why));
+        drop(state);
     }
 }

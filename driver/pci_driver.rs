@@ -18,6 +18,7 @@ use crate::{
     bindings,
     device::DeviceState,
     file::OpenFile,
+    handles::Limits,
     module_parameters,
     pci_ext,
     registry,
@@ -47,10 +48,20 @@ kernel::pci_device_table!(
     [pci::DeviceId::from_id(pci_ext::vendor(EDU_VENDOR), EDU_DEVICE as u32)]
 );
 
-/// What the driver keeps for a bound device.
+/// What the driver keeps for a bound device. Each side effect of probe is a
+/// member that undoes itself on drop, so a probe that fails at any step, the
+/// PCI core's allocation of this data included (it happens before any of
+/// them), leaves nothing behind. Members drop in declaration order, the
+/// reverse of probe's: the registry entry, the UIO device (freeing the IRQ and
+/// waking readers of `/dev/uioN`), the reserved page tails, the DMA settings.
+#[pin_data]
 pub(crate) struct BoundDevice<'bound> {
+    listing: registry::Listing,
+    #[pin]
+    uio: uio::Registration<'bound, UioOps<'bound>>,
+    _page_tails: KVec<pci_ext::PageTailReservation>,
     state: Arc<DeviceState>,
-    _uio: Pin<KBox<uio::Registration<'bound, UioOps<'bound>>>>,
+    _dma: pci_ext::DmaSettings,
 }
 
 /// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
@@ -65,6 +76,52 @@ fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
     }
 }
 
+/// The device's memory BARs as UIO maps, with the rest of the page reserved
+/// after each BAR smaller than a page that starts one, so that UIO can map the
+/// whole page (its maps are whole pages).
+fn memory_maps(
+    pdev: &pci::Device<Bound>,
+) -> Result<(KVec<uio::MemMap>, KVec<pci_ext::PageTailReservation>)> {
+    let page = u64::try_from(kernel::page::PAGE_SIZE)?;
+    let (mut maps, mut tails) = (KVec::new(), KVec::new());
+    for bar in 0..pci_ext::NUM_BARS {
+        let Some((phys, mut size)) = pci_ext::memory_bar(pdev, bar) else {
+            continue;
+        };
+        if maps.len() == uio::MAX_MAPS {
+            // Only six 32-bit memory BARs get here.
+            dev_warn!(
+                pdev.as_ref(),
+                "uio_dmabuf: BAR{} not exposed: UIO has room for {} maps\n",
+                bar,
+                uio::MAX_MAPS
+            );
+            continue;
+        }
+        if let Some(tail) = pci_ext::PageTailReservation::new(pdev, bar, phys, size) {
+            tails.push(tail, GFP_KERNEL)?;
+            size = page;
+        }
+        maps.push(
+            uio::MemMap {
+                name: BAR_NAMES[bar as usize],
+                phys,
+                size,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    Ok((maps, tails))
+}
+
+/// The per-device limits, from the module parameters.
+fn device_limits() -> Limits {
+    Limits {
+        max_entries: module_parameters::max_device_imports.value(),
+        max_bytes: module_parameters::max_device_mapped_bytes.value(),
+    }
+}
+
 impl pci::Driver for UioDmabufDriver {
     type IdInfo = ();
     type Data<'bound> = BoundDevice<'bound>;
@@ -74,37 +131,15 @@ impl pci::Driver for UioDmabufDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _id_info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let bits = dma_bits(pdev);
-        let result = (|| {
+        // Runs once the PCI core has allocated the data, so that its failure
+        // comes before any side effect.
+        pin_init::pin_init_scope(move || {
+            let bits = dma_bits(pdev);
+            // Undone by the driver core after unbind or a failed probe.
             pci_ext::enable_managed(pdev)?;
-            pci_ext::configure_dma(pdev, bits)?;
-            pdev.set_master();
-
+            let dma_settings = pci_ext::DmaSettings::configure(pdev, bits)?;
             let bound: &'bound pci::Device<Bound> = pdev;
-            let mut maps = KVec::new();
-            for bar in 0..pci_ext::NUM_BARS {
-                let Some((phys, size)) = pci_ext::memory_bar(bound, bar) else {
-                    continue;
-                };
-                if maps.len() == uio::MAX_MAPS {
-                    // Only six 32-bit memory BARs get here.
-                    dev_warn!(
-                        pdev.as_ref(),
-                        "uio_dmabuf: BAR{} not exposed: UIO has room for {} maps\n",
-                        bar,
-                        uio::MAX_MAPS
-                    );
-                    continue;
-                }
-                maps.push(
-                    uio::MemMap {
-                        name: BAR_NAMES[bar as usize],
-                        phys,
-                        size,
-                    },
-                    GFP_KERNEL,
-                )?;
-            }
+            let (maps, page_tails) = memory_maps(bound)?;
             let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
             let mut dma = pci_ext::dma_info(bound.as_ref());
             // The limit shapes the segments this driver reports, not the
@@ -116,55 +151,59 @@ impl pci::Driver for UioDmabufDriver {
             dma.max_segment_size = dma
                 .max_segment_size
                 .min(module_parameters::max_segment_size.value().max(page));
-            let state = DeviceState::new(bound, dma)?;
-            let uio = KBox::pin_init(
-                uio::Registration::new(
+            let state = DeviceState::new(bound, dma, device_limits())?;
+            let module = kernel::module::this_module::<crate::UioDmabufModule>();
+            // Bus mastering stays off until /dev/uioN is opened (uio_ops).
+            Ok(try_pin_init!(BoundDevice {
+                _dma: dma_settings,
+                state: state.clone(),
+                _page_tails: page_tails,
+                uio <- uio::Registration::new(
                     bound.as_ref(),
-                    kernel::module::this_module::<crate::UioDmabufModule>(),
+                    module,
                     c"uio_dmabuf",
                     &maps,
                     irq,
                     UioOps::new(bound, state.clone()),
                 ),
-                GFP_KERNEL,
-            )?;
-            state.set_devt(uio.devt());
-            registry::add_device(state.clone())?;
-            dev_info!(
-                pdev.as_ref(),
-                "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}{}\n",
-                maps.len(),
-                irq.map_or(0, |(irq, _)| irq),
-                bits,
-                if state.dma().translated {
-                    ", IOMMU-translated"
-                } else {
-                    ""
+                listing: {
+                    state.set_uio(uio.devt(), uio.uio_device());
+                    registry::Listing::new(state.clone())?
                 },
-                if state.dma().unreachable_memory {
-                    "; RAM beyond the mask and no IOMMU: imports refused (ERANGE)"
-                } else {
-                    ""
-                }
-            );
-            Ok(BoundDevice { state, _uio: uio })
-        })();
-        if result.is_err() {
-            pci_ext::clear_master(pdev);
-        }
-        result
+                _: {
+                    dev_info!(
+                        pdev.as_ref(),
+                        "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}{}\n",
+                        maps.len(),
+                        irq.map_or(0, |(irq, _)| irq),
+                        bits,
+                        if dma.translated {
+                            ", IOMMU-translated"
+                        } else {
+                            ""
+                        },
+                        if dma.unreachable_memory {
+                            "; RAM beyond the mask and nothing to bounce it: imports refused (ERANGE)"
+                        } else {
+                            ""
+                        }
+                    );
+                },
+            }))
+        })
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        // Stop the device's DMA first: whatever userspace programmed, it must not
-        // reach memory that is about to be unmapped.
-        pci_ext::clear_master(pdev);
         let state = &this.state;
-        registry::remove_device(state);
+        // Stop the device's DMA first, with irqcontrol and /dev/uioN opens shut
+        // out of the command register: whatever userspace programmed must not
+        // reach memory that is about to be unmapped.
+        state.shut_control(|| pci_ext::clear_master(pdev));
+        this.listing.withdraw();
         state.stop_users();
         registry::for_each_file(|file: &OpenFile| file.revoke_device(state));
         state.wait_unmapped();
-        // Dropping the data then unregisters the UIO device (freeing the IRQ and
-        // waking readers of /dev/uioN); the driver core disables the device.
+        // Dropping the data then undoes the rest; the driver core disables the
+        // device.
     }
 }

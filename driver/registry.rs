@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The module-wide registry: devices bound to the driver (looked up by the
-//! device number of their `/dev/uioN`) and open files of `/dev/uio-dmabuf`
-//! (walked on unbind to revoke the device's imports).
+//! device number of their `/dev/uioN`) and files of `/dev/uio-dmabuf`, open
+//! ones and orphans of dead processes (walked on unbind to revoke the device's
+//! imports, and when a device's last `/dev/uioN` closes to release the
+//! orphans' imports of it).
 //!
-//! Lock order: registry lock, then a device's `open_inodes` lock (taken by
-//! `DeviceState::is_uio_file` while the devices are searched); nothing else is
-//! taken under the registry lock, and neither lock is held while calling into
-//! an exporter.
+//! Nothing else is taken under the registry lock, and it is never held while
+//! calling into an exporter.
 
 use kernel::{
     fs::LocalFile,
@@ -62,34 +62,71 @@ pub(crate) fn clear() {
     reg.files = None;
 }
 
-/// Registers a newly bound device.
-pub(crate) fn add_device(dev: Arc<DeviceState>) -> Result {
-    REGISTRY.lock().devices.push(dev, GFP_KERNEL)?;
-    Ok(())
+/// A bound device's entry in the registry: while it stands, its `/dev/uioN`
+/// files name it in INFO and IMPORT. Withdrawn on drop.
+pub(crate) struct Listing {
+    dev: Arc<DeviceState>,
 }
 
-/// Unregisters a device: from now on its `/dev/uioN` names no device.
-pub(crate) fn remove_device(dev: &DeviceState) {
-    REGISTRY
-        .lock()
-        .devices
-        .retain(|d| !core::ptr::eq::<DeviceState>(&**d, dev));
+impl Listing {
+    /// Lists `dev`, whose UIO device is registered.
+    pub(crate) fn new(dev: Arc<DeviceState>) -> Result<Self> {
+        REGISTRY.lock().devices.push(dev.clone(), GFP_KERNEL)?;
+        Ok(Self { dev })
+    }
+
+    /// Withdraws the entry now (unbind's first step); dropping it later does
+    /// nothing more.
+    pub(crate) fn withdraw(&self) {
+        REGISTRY
+            .lock()
+            .devices
+            .retain(|d| !Arc::ptr_eq(d, &self.dev));
+    }
 }
 
-/// The device whose `/dev/uioN` is open as `fd` in the calling process: `EBADF`
-/// if `fd` is not open, `ENODEV` if it is not a UIO device of this driver.
-pub(crate) fn device_for_uio_fd(fd: i32) -> Result<Arc<DeviceState>> {
+impl Drop for Listing {
+    fn drop(&mut self) {
+        self.withdraw();
+    }
+}
+
+/// What a caller wants to do with a device through its `/dev/uioN` fd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Ask about it (INFO): any open file of `/dev/uioN` will do.
+    Read,
+    /// Make DMA mappings for it (IMPORT): programming DMA is writing to the
+    /// device, so the file must be open for writing.
+    Write,
+}
+
+/// The device whose `/dev/uioN` is open as `fd` in the calling process:
+/// `EBADF` if `fd` is not open (an `O_PATH` fd opens nothing) or, for
+/// [`Access::Write`], not open for writing; `ENODEV` if it is not a file of a
+/// UIO device of this driver opened on its current registration.
+pub(crate) fn device_for_uio_fd(fd: i32, access: Access) -> Result<Arc<DeviceState>> {
     let fd = u32::try_from(fd).map_err(|_| EBADF)?;
     let file = LocalFile::fget(fd)?;
     let devt = chrdev::device_number(&file).ok_or(ENODEV)?;
-    let inode = chrdev::inode(&file);
-    REGISTRY
+    let dev = REGISTRY
         .lock()
         .devices
         .iter()
-        .find(|d| d.is_uio_file(devt, inode))
+        .find(|d| d.devt() == Some(devt))
         .cloned()
-        .ok_or(ENODEV)
+        .ok_or(ENODEV)?;
+    // `devt` is the number of a registered UIO device: the file was opened by
+    // the UIO core, on this registration or (kept across an unbind/rebind that
+    // reused the number) on an earlier one.
+    match chrdev::uio_device(&file, devt) {
+        Some(uio) if dev.is_uio(uio) => {}
+        _ => return Err(ENODEV),
+    }
+    if access == Access::Write && !chrdev::writable(&file) {
+        return Err(EBADF);
+    }
+    Ok(dev)
 }
 
 /// A new registration number for an open file; numbers are never reused.
@@ -108,7 +145,7 @@ pub(crate) fn show_devices(f: &mut core::fmt::Formatter<'_>) -> core::fmt::Resul
     Ok(())
 }
 
-/// Registers an open file under its registration number `id`.
+/// Registers a newly opened file under its registration number `id`.
 pub(crate) fn add_file(id: u64, file: Arc<OpenFile>) -> Result {
     let node = kernel::rbtree::RBTreeNodeReservation::new(GFP_KERNEL)?;
     let mut reg = REGISTRY.lock();
@@ -118,16 +155,21 @@ pub(crate) fn add_file(id: u64, file: Arc<OpenFile>) -> Result {
     Ok(())
 }
 
-/// Unregisters the open file registered as `id`.
+/// Unregisters the file registered as `id`: closed by a live process, or an
+/// orphan with no import left (nothing happens if it is gone already).
 pub(crate) fn remove_file(id: u64) {
-    if let Some(files) = REGISTRY.lock().files.as_mut() {
-        files.remove(&id);
-    }
+    let removed = REGISTRY
+        .lock()
+        .files
+        .as_mut()
+        .and_then(|files| files.remove(&id));
+    // Dropped after the lock: it may be the file's last reference.
+    drop(removed);
 }
 
-/// Calls `f` on every file that is open for the whole walk (files opened or
-/// closed meanwhile may or may not be visited). The registry lock is not held
-/// during `f`.
+/// Calls `f` on every file registered for the whole walk, open or orphan
+/// (files registered or unregistered meanwhile may or may not be visited). The
+/// registry lock is not held during `f`.
 pub(crate) fn for_each_file(mut f: impl FnMut(&OpenFile)) {
     let mut from = 0u64;
     loop {

@@ -43,7 +43,7 @@ macro_rules! plain_uapi_struct {
 
 // Sizes are part of the ABI (and of the ioctl numbers); these catch drift.
 plain_uapi_struct! {
-    InfoArgs => 56,
+    InfoArgs => 72,
     ImportArgs => 64,
     SegmentsArgs => 40,
     SyncArgs => 16,
@@ -99,7 +99,7 @@ fn user_array(ptr: u64, capacity: u32) -> Result<usize> {
 
 /// Checks the input fields of INFO.
 pub(crate) fn info_request(args: &InfoArgs) -> Result<i32> {
-    if args.reserved.iter().any(|&r| r != 0) {
+    if args.reserved0 != 0 || args.reserved.iter().any(|&r| r != 0) {
         return Err(EINVAL);
     }
     Ok(args.uio_fd)

@@ -23,7 +23,6 @@ use kernel::{
 
 use crate::{
     bindings,
-    chrdev::InodeId,
     raw, //
 };
 
@@ -37,15 +36,16 @@ pub(crate) trait Handler: Send + Sync {
     /// raised by this device (UIO then counts it and wakes readers).
     fn handle_irq(&self) -> IrqReturn;
 
-    /// Userspace wrote `on` (0 or 1 as a 32-bit integer) to `/dev/uioN`.
+    /// Userspace wrote `on` (0 or 1 as a 32-bit integer) to `/dev/uioN`; an
+    /// error is the `write`'s.
     fn irqcontrol(&self, on: bool) -> Result;
 
-    /// `/dev/uioN` was opened through `inode`; an error fails the open.
-    fn open(&self, inode: InodeId) -> Result;
+    /// `/dev/uioN` is being opened; an error fails the open.
+    fn open(&self) -> Result;
 
-    /// A file opened through `inode` was closed (not called for files still
-    /// open when the device is unregistered).
-    fn release(&self, inode: InodeId);
+    /// A file of `/dev/uioN` was closed (not called for files still open when
+    /// the device is unregistered).
+    fn release(&self);
 }
 
 /// A physical memory region that userspace may mmap (`UIO_MEM_PHYS`).
@@ -157,6 +157,14 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         unsafe { (*(*self.info.get()).uio_dev).dev.devt }
     }
 
+    /// Identity of the UIO core's `struct uio_device` of this registration,
+    /// which every file opened on it refers to (see
+    /// [`crate::chrdev::uio_device`]): compared, never dereferenced.
+    pub(crate) fn uio_device(&self) -> usize {
+        // SAFETY: By the type invariant `info` is registered and `uio_dev` set.
+        unsafe { (*self.info.get()).uio_dev as usize }
+    }
+
     /// # Safety
     ///
     /// `info` must be the `info` field of a live, pinned `Registration<T>`.
@@ -192,12 +200,12 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
 
     unsafe extern "C" fn open_callback(
         info: *mut bindings::uio_info,
-        inode: *mut bindings::inode,
+        _inode: *mut bindings::inode,
     ) -> c_int {
         // SAFETY: The UIO core calls `open` under its `info_lock` only while
         // `info` is registered, so the `Registration` is alive.
         let this = unsafe { Self::from_info(info) };
-        match this.handler.open(InodeId::from_ptr(inode)) {
+        match this.handler.open() {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -205,11 +213,11 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
 
     unsafe extern "C" fn release_callback(
         info: *mut bindings::uio_info,
-        inode: *mut bindings::inode,
+        _inode: *mut bindings::inode,
     ) -> c_int {
         // SAFETY: As in `open_callback`.
         let this = unsafe { Self::from_info(info) };
-        this.handler.release(InodeId::from_ptr(inode));
+        this.handler.release();
         0
     }
 }

@@ -42,6 +42,7 @@ mod raw;
 mod registry;
 mod segments;
 mod stats;
+mod task;
 mod uapi;
 mod uio;
 mod uio_ops;
@@ -69,6 +70,14 @@ module! {
         max_mapped_bytes: u64 {
             default: 4294967296,
             description: "Imported bytes per open file of /dev/uio-dmabuf (EDQUOT beyond)",
+        },
+        max_device_imports: u32 {
+            default: 262144,
+            description: "Live imports per bound device, all files together (ENOSPC beyond)",
+        },
+        max_device_mapped_bytes: u64 {
+            default: 17179869184,
+            description: "Imported bytes per bound device, all files together (EDQUOT beyond)",
         },
     },
 }

@@ -28,7 +28,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define UIO_DMABUF_ABI_VERSION 1
+#define UIO_DMABUF_ABI_VERSION 2
 #define UIO_DMABUF_DEVICE "/dev/uio-dmabuf"
 #define UIO_DMABUF_IOCTL_MAGIC 0xDB
 
@@ -46,17 +46,18 @@ struct uio_dmabuf_segment {
 /* uio_dmabuf_info.flags */
 #define UIO_DMABUF_INFO_IOMMU (1u << 0) /* an IOMMU translates the device's DMA */
 /*
- * Part of RAM lies beyond the device's DMA mask (below 32 bits) and there is no
- * IOMMU: swiotlb's bounce pool lies below 4 GiB, not below such a mask (and
- * may not exist at all), so nothing can bounce those pages for the device.
- * Every import fails with -ERANGE rather than only those whose pages happen to
- * lie too high; the device would otherwise get addresses it truncates.
+ * Part of RAM lies beyond the device's DMA mask, there is no IOMMU, and
+ * nothing can bounce those pages for the device: the mask is below 32 bits
+ * (swiotlb's pool lies below 4 GiB, not below such a mask) or swiotlb is not
+ * active (swiotlb=noforce, or not set up). Every import fails with -ERANGE
+ * rather than only those whose pages happen to lie too high; the device would
+ * otherwise get addresses it truncates.
  */
 #define UIO_DMABUF_INFO_UNREACHABLE_MEMORY (1u << 1)
 
 /*
- * UIO_DMABUF_IOC_INFO: what the device behind uio_fd can address, and this
- * file's limits.
+ * UIO_DMABUF_IOC_INFO: what the device behind uio_fd can address, and the
+ * limits of this file and of the device. uio_fd may be open read-only.
  */
 struct uio_dmabuf_info {
 	__s32 uio_fd;             /* in: open fd of the device's /dev/uioN */
@@ -66,6 +67,9 @@ struct uio_dmabuf_info {
 	__u32 flags;              /* out: UIO_DMABUF_INFO_* */
 	__u32 max_imports;        /* out: limit of live imports per open file */
 	__u64 max_mapped_bytes;   /* out: limit of imported bytes per open file */
+	__u32 max_device_imports; /* out: limit of live imports of the device (all files) */
+	__u32 reserved0;
+	__u64 max_device_mapped_bytes; /* out: limit of imported bytes of the device */
 	__u64 reserved[2];
 };
 
@@ -73,9 +77,9 @@ struct uio_dmabuf_info {
 #define UIO_DMABUF_IMPORT_CONTIGUOUS (1u << 0) /* fail with -E2BIG unless one segment */
 
 /*
- * UIO_DMABUF_IOC_IMPORT: attach dmabuf_fd to the device behind uio_fd, map it
- * for DMA in `direction`, and return a handle, the buffer size and the segment
- * count. Up to `capacity` segments are written to the array at `segments`
+ * UIO_DMABUF_IOC_IMPORT: attach dmabuf_fd to the device behind uio_fd (open
+ * for writing: programming DMA is writing to the device), map it for DMA in
+ * `direction`, and return a handle, the buffer size and the segment count. Up to `capacity` segments are written to the array at `segments`
  * (which may be 0 when capacity is 0); read the rest with
  * UIO_DMABUF_IOC_SEGMENTS. Segments that are contiguous in DMA space are merged
  * up to max_segment_size. A dma-buf is imported at most once per device, by any
@@ -115,11 +119,13 @@ struct uio_dmabuf_segments {
 #define UIO_DMABUF_SYNC_FOR_DEVICE (1u << 1) /* after the CPU writes, before device DMA */
 
 /*
- * UIO_DMABUF_IOC_SYNC: dma_sync_sgtable_for_cpu/for_device on this import's
- * mapping. Required around every DMA whenever the mapping may not be coherent:
- * swiotlb bounce buffers (a device that cannot reach the pages), non-coherent
- * architectures, and exporters whose DMA_BUF_IOCTL_SYNC does not reach
- * importers (udmabuf). Cheap no-ops where the mapping is coherent.
+ * UIO_DMABUF_IOC_SYNC: hand this import's mapping to the CPU or the device:
+ * dma_sync_single_for_cpu/for_device over each DMA segment (behind an IOMMU,
+ * over each physically contiguous run of it). Required around every DMA
+ * whenever the mapping may not be coherent: swiotlb bounce buffers (a device
+ * that cannot reach the pages), non-coherent architectures, and exporters
+ * whose DMA_BUF_IOCTL_SYNC does not reach importers (udmabuf). Where the DMA
+ * API says the mapping needs no sync (dma_need_sync), it returns at once.
  */
 struct uio_dmabuf_sync {
 	__u32 handle;             /* in */

@@ -90,10 +90,18 @@ impl<'a> Edu<'a> {
         Ok(status)
     }
 
-    /// Copies `len` bytes between RAM at device address `ram` and edu's buffer at
-    /// `DEVICE_BUFFER + offset`, RAM to device unless `to_ram`, and waits for
-    /// the completion interrupt.
-    pub fn dma(&self, ram: u64, offset: u64, len: usize, to_ram: bool) -> Result<()> {
+    /// Programs a transfer as [`Edu::dma`] does and returns at once, without
+    /// waiting: edu runs it from a timer about 100 ms later, raising its
+    /// interrupt at the end only if `irq`. [`Edu::dma_running`] tells when it
+    /// is done.
+    pub fn start_dma(
+        &self,
+        ram: u64,
+        offset: u64,
+        len: usize,
+        to_ram: bool,
+        irq: bool,
+    ) -> Result<()> {
         let end = usize::try_from(offset)
             .ok()
             .and_then(|o| o.checked_add(len));
@@ -106,13 +114,25 @@ impl<'a> Edu<'a> {
         self.regs.write64(REG_DMA_DST, dst)?;
         self.regs.write64(REG_DMA_COUNT, len as u64)?;
         let dir = if to_ram { DMA_CMD_TO_RAM } else { 0 };
-        self.regs
-            .write64(REG_DMA_CMD, DMA_CMD_START | DMA_CMD_IRQ | dir)?;
+        let irq = if irq { DMA_CMD_IRQ } else { 0 };
+        self.regs.write64(REG_DMA_CMD, DMA_CMD_START | irq | dir)
+    }
+
+    /// Whether a transfer is programmed and not finished yet.
+    pub fn dma_running(&self) -> Result<bool> {
+        Ok(self.regs.read64(REG_DMA_CMD)? & DMA_CMD_START != 0)
+    }
+
+    /// Copies `len` bytes between RAM at device address `ram` and edu's buffer at
+    /// `DEVICE_BUFFER + offset`, RAM to device unless `to_ram`, and waits for
+    /// the completion interrupt.
+    pub fn dma(&self, ram: u64, offset: u64, len: usize, to_ram: bool) -> Result<()> {
+        self.start_dma(ram, offset, len, to_ram, true)?;
         let status = self.wait_irq()?;
         if status & IRQ_DMA == 0 {
             return Err(Error::new("edu DMA completion status", libc::EIO));
         }
-        if self.regs.read64(REG_DMA_CMD)? & DMA_CMD_START != 0 {
+        if self.dma_running()? {
             return Err(Error::new(
                 "edu DMA still running after its interrupt",
                 libc::EIO,

@@ -51,13 +51,17 @@ pub struct DeviceInfo {
     pub max_segment_size: u64,
     /// An IOMMU translates the device's DMA: addresses are IOVAs.
     pub iommu: bool,
-    /// RAM lies beyond the device's (sub-32-bit) mask and there is no IOMMU:
-    /// the driver refuses imports with `ERANGE`.
+    /// RAM lies beyond the device's mask and nothing (IOMMU, swiotlb) brings
+    /// it within reach: the driver refuses imports with `ERANGE`.
     pub unreachable_memory: bool,
     /// Per-file limit of live imports.
     pub max_imports: u32,
     /// Per-file limit of imported bytes.
     pub max_mapped_bytes: u64,
+    /// Limit of live imports of the device, all files together.
+    pub max_device_imports: u32,
+    /// Limit of imported bytes of the device, all files together.
+    pub max_device_mapped_bytes: u64,
 }
 
 /// One DMA segment.
@@ -158,6 +162,8 @@ impl ImportDevice {
             unreachable_memory: args.flags & uapi::UIO_DMABUF_INFO_UNREACHABLE_MEMORY != 0,
             max_imports: args.max_imports,
             max_mapped_bytes: args.max_mapped_bytes,
+            max_device_imports: args.max_device_imports,
+            max_device_mapped_bytes: args.max_device_mapped_bytes,
         })
     }
 

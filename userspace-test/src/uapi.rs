@@ -35,7 +35,7 @@ mod tests {
     fn struct_sizes_are_the_abi() {
         // Multiples of 8 with only naturally aligned fields: identical on 32-bit.
         assert_eq!(size_of::<uio_dmabuf_segment>(), 16);
-        assert_eq!(size_of::<uio_dmabuf_info>(), 56);
+        assert_eq!(size_of::<uio_dmabuf_info>(), 72);
         assert_eq!(size_of::<uio_dmabuf_import>(), 64);
         assert_eq!(size_of::<uio_dmabuf_segments>(), 40);
         assert_eq!(size_of::<uio_dmabuf_sync>(), 16);
@@ -49,6 +49,7 @@ mod tests {
             offset_of!(uio_dmabuf_info, dma_mask),
             offset_of!(uio_dmabuf_info, max_segment_size),
             offset_of!(uio_dmabuf_info, max_mapped_bytes),
+            offset_of!(uio_dmabuf_info, max_device_mapped_bytes),
             offset_of!(uio_dmabuf_info, reserved),
             offset_of!(uio_dmabuf_import, segments),
             offset_of!(uio_dmabuf_import, size),
@@ -63,7 +64,7 @@ mod tests {
 
     #[test]
     fn ioctl_numbers() {
-        assert_eq!(IOC_INFO, 0xc038_db00);
+        assert_eq!(IOC_INFO, 0xc048_db00);
         assert_eq!(IOC_IMPORT, 0xc040_db01);
         assert_eq!(IOC_SEGMENTS, 0xc028_db02);
         assert_eq!(IOC_SYNC, 0x4010_db03);

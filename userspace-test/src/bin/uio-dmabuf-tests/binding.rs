@@ -53,11 +53,6 @@ pub(crate) fn t_bar0_mmap_registers(env: &Env) -> Outcome {
     Ok(())
 }
 
-/// The PCI command register of `pci`, read through sysfs config space.
-pub(crate) fn pci_command(pci: &str) -> Result<u16, String> {
-    sysfs::pci_command(pci).map_err(|e| format!("{pci} config space: {e}"))
-}
-
 pub(crate) fn t_irq_through_uio(env: &Env) -> Outcome {
     let pci = env.first()?;
     let uio = ok!(Uio::for_pci_device(pci));
@@ -154,8 +149,9 @@ pub(crate) fn check_bound_ahci(env: &Env, pci: &str, how: &str) -> Outcome {
     );
     let dev = ok!(ImportDevice::open());
     let info = ok!(dev.info(&uio));
-    let want = if env.dma_bits == 64 {
-        u64::MAX
+    // dma_bits applies to every device; without it a non-edu device gets 32.
+    let want = if env.dma_bits != 0 {
+        env.dma_mask()
     } else {
         0xffff_ffff
     };
@@ -256,4 +252,311 @@ pub(crate) fn t_foreign_uio_device_is_refused(env: &Env) -> Outcome {
     let _ = fs::write(&override_path, "\n");
     bind(&pci)?;
     moved
+}
+
+/// Sets a fault-injection knob under /sys/kernel/debug/`which`/.
+fn fault_knob(which: &str, knob: &str, value: &str) -> Outcome {
+    fs::write(format!("/sys/kernel/debug/{which}/{knob}"), value)
+        .map_err(|e| format!("{which}/{knob}: {e}"))
+}
+
+/// The lines of debugfs `devices` (one per device the driver lists).
+fn listed_devices() -> Result<Vec<String>, String> {
+    Ok(fs::read_to_string("/sys/kernel/debug/uio_dmabuf/devices")
+        .map_err(|e| format!("debugfs devices: {e}"))?
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Writes `pci` to the driver's `bind` with the `nth` fault-injection point
+/// of this thread failing (`/proc/thread-self/fail-nth`); returns the write's
+/// result and whether the fault was injected (false: the bind made fewer
+/// than `nth` allocations).
+fn bind_failing_at(pci: &str, nth: u32) -> Result<(std::io::Result<()>, bool), String> {
+    use std::io::{Read, Write};
+    let mut bind = fs::OpenOptions::new()
+        .write(true)
+        .open("/sys/bus/pci/drivers/uio_dmabuf/bind")
+        .map_err(|e| format!("open bind: {e}"))?;
+    let fail_nth = "/proc/thread-self/fail-nth";
+    let mut arm = fs::OpenOptions::new()
+        .write(true)
+        .open(fail_nth)
+        .map_err(|e| format!("open fail-nth: {e}"))?;
+    // fail-nth cannot seek: a second file reads it.
+    let mut left = fs::File::open(fail_nth).map_err(|e| format!("open fail-nth: {e}"))?;
+    // Everything is open: from here only the bind itself allocates.
+    arm.write_all(nth.to_string().as_bytes())
+        .map_err(|e| format!("arm fail-nth: {e}"))?;
+    let result = bind.write_all(pci.as_bytes());
+    let mut remaining = String::new();
+    left.read_to_string(&mut remaining)
+        .map_err(|e| format!("read fail-nth: {e}"))?;
+    // Disarm whatever is left, so no later call of this thread fails.
+    arm.write_all(b"0")
+        .map_err(|e| format!("disarm fail-nth: {e}"))?;
+    Ok((result, remaining.trim() == "0"))
+}
+
+pub(crate) fn t_probe_failure_leaves_nothing(env: &Env) -> Outcome {
+    // Every allocation of a bind, the PCI core's and UIO's included, is made
+    // to fail in turn (failslab and fail_page_alloc through fail-nth); after
+    // each failed bind the driver lists nothing for the device and no fd
+    // names it.
+    //
+    // The device is kept enabled through sysfs `enable` meanwhile, so that
+    // the driver's pcim_enable_device only counts: the sweep stays out of
+    // ACPI's interrupt routing, whose out-of-memory paths have a bug of their
+    // own (seen: AE_NO_MEMORY, then a KASAN use-after-free in
+    // acpi_ns_get_attached_object).
+    let pci = env.devices.last().ok_or("no device")?.clone();
+    let (dev, stale) = open_device(&pci)?;
+    unbind(&pci)?;
+    let enable = format!("/sys/bus/pci/devices/{pci}/enable");
+    fs::write(&enable, "1").map_err(|e| format!("enable {pci}: {e}"))?;
+    for which in ["failslab", "fail_page_alloc"] {
+        fault_knob(which, "ignore-gfp-wait", "N")?;
+        fault_knob(which, "verbose", "0")?;
+    }
+    fault_knob("fail_page_alloc", "ignore-gfp-highmem", "N")?;
+    fault_knob("fail_page_alloc", "min-order", "0")?;
+    let sweep = (|| {
+        let (mut failed, mut nth) = (0, 1);
+        loop {
+            let (result, injected) = bind_failing_at(&pci, nth)?;
+            fault_injected();
+            let bound = driver_of(&pci).as_deref() == Some("uio_dmabuf");
+            let listed = listed_devices()?.iter().any(|l| l.starts_with(&pci));
+            if !injected {
+                // Past the last allocation: the bind went through.
+                check!(
+                    result.is_ok() && bound && listed,
+                    "bind without an injected fault: {result:?}, bound {bound}, listed {listed}"
+                );
+                break;
+            }
+            match result {
+                Ok(()) if bound => {
+                    // The failure hit something optional; the device works.
+                    check!(listed, "nth {nth}: bound but not listed in debugfs");
+                    let uio = ok!(Uio::for_pci_device(&pci));
+                    ok!(dev.info(&uio));
+                    drop(uio);
+                    unbind(&pci)?;
+                }
+                _ => {
+                    failed += 1;
+                    check!(!bound, "nth {nth}: bind failed ({result:?}) but bound");
+                    check!(
+                        !listed,
+                        "nth {nth}: bind failed ({result:?}) yet debugfs devices lists \
+                         {pci}: {:?}",
+                        listed_devices()?
+                    );
+                    let buf = ok!(buffers::system_heap(4096));
+                    expect_errno(
+                        dev.import(&stale, &buf, Direction::ToDevice, ImportFlags::default()),
+                        libc::ENODEV,
+                        &format!("nth {nth}: IMPORT after a failed bind"),
+                    )?;
+                    for other in &env.devices {
+                        if *other != pci {
+                            let uio = ok!(Uio::for_pci_device(other));
+                            ok!(dev.info(&uio));
+                        }
+                    }
+                }
+            }
+            nth += 1;
+        }
+        check!(failed > 0, "no bind failed: fault injection did not work");
+        Ok(nth)
+    })();
+    for which in ["failslab", "fail_page_alloc"] {
+        let _ = fault_knob(which, "ignore-gfp-wait", "Y");
+    }
+    // The extra enable can only be dropped while no driver is bound.
+    if driver_of(&pci).is_some() {
+        unbind(&pci)?;
+    }
+    fs::write(&enable, "0").map_err(|e| format!("drop the extra enable of {pci}: {e}"))?;
+    bind(&pci)?;
+    let points = sweep?;
+    // The device works after the sweep.
+    let (dev, uio) = open_device(&pci)?;
+    let buf = ok!(buffers::system_heap(8192));
+    ok!(dev.import(&uio, &buf, Direction::ToDevice, ImportFlags::default()));
+    println!("    {points} allocations of a bind failed in turn");
+    Ok(())
+}
+
+/// The DMA parameters of `pci` as the test module `dev_dma_params` shows them
+/// (loaded on first use).
+fn dma_params(pci: &str) -> Result<String, String> {
+    if fs::metadata("/sys/kernel/debug/dev_dma_params").is_err() {
+        sh("insmod /lib/modules/test/dev_dma_params.ko")?;
+    }
+    fs::read_to_string(format!("/sys/kernel/debug/dev_dma_params/{pci}"))
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("dev_dma_params/{pci}: {e}"))
+}
+
+pub(crate) fn t_unbind_restores_dma_settings(env: &Env) -> Outcome {
+    // The driver raises the DMA mask and lifts the segment limit; the next
+    // driver of the device must find what the PCI core set at enumeration
+    // (pci_setup_device: 32-bit masks, 64 KiB segments).
+    let pci = env.devices.last().ok_or("no device")?.clone();
+    let mask = env.dma_mask();
+    let ours = format!("mask {mask:#x} coherent {mask:#x} max_seg_size 4294967295");
+    let pci_core = "mask 0xffffffff coherent 0xffffffff max_seg_size 65536";
+    check!(
+        dma_params(&pci)? == ours,
+        "bound: {:?}, expected {ours:?}",
+        dma_params(&pci)?
+    );
+    unbind(&pci)?;
+    let after = dma_params(&pci);
+    bind(&pci)?;
+    check!(
+        after.as_deref() == Ok(pci_core),
+        "after unbind: {after:?}, expected the PCI core's {pci_core:?}"
+    );
+    check!(
+        dma_params(&pci)? == ours,
+        "bound again: {:?}, expected {ours:?}",
+        dma_params(&pci)?
+    );
+    Ok(())
+}
+
+/// `IRQ_NOTCONNECTED`, the IRQ Linux gives an interrupt pin routed nowhere.
+const IRQ_NOTCONNECTED: u64 = 1 << 31;
+
+pub(crate) fn t_interrupt_not_connected(env: &Env) -> Outcome {
+    // An edu behind a PCIe expander bridge, whose bus has no ACPI interrupt
+    // routing (qemu/run --device pxb-pcie,... --device edu,bus=...), with its
+    // interrupt line register at 0xff, which firmware leaves for a pin it did
+    // not route: Linux gives it IRQ_NOTCONNECTED. It binds as a UIO device
+    // without an interrupt, as uio_pci_generic does, instead of failing probe.
+    use std::os::unix::fs::FileExt;
+    let pci = env
+        .devices
+        .iter()
+        .find(|d| !d.starts_with("0000:00:"))
+        .ok_or("no edu behind an expander bridge (qemu/run --device pxb-pcie,...)")?
+        .clone();
+    unbind(&pci)?;
+    let config = fs::OpenOptions::new()
+        .write(true)
+        .open(sysfs::pci_config_path(&pci))
+        .map_err(|e| format!("{pci} config: {e}"))?;
+    config
+        .write_all_at(&[0xff], 0x3c)
+        .map_err(|e| format!("write the interrupt line: {e}"))?;
+    drop(config);
+    // Enumerated again, the device reads its line anew; the driver binds it.
+    fs::write(format!("/sys/bus/pci/devices/{pci}/remove"), "1")
+        .map_err(|e| format!("remove {pci}: {e}"))?;
+    fs::write("/sys/bus/pci/rescan", "1").map_err(|e| format!("rescan: {e}"))?;
+    check!(
+        driver_of(&pci).as_deref() == Some("uio_dmabuf"),
+        "{pci} with an unrouted interrupt not bound (driver {:?})",
+        driver_of(&pci)
+    );
+    let irq: u64 = pci_attr(&pci, "irq")?
+        .parse()
+        .map_err(|e| format!("irq: {e}"))?;
+    check!(
+        irq == IRQ_NOTCONNECTED,
+        "{pci} has IRQ {irq}, not IRQ_NOTCONNECTED: the setup did not take"
+    );
+    let (dev, uio) = open_device(&pci)?;
+    // UIO without an interrupt: no events to wait for, nothing to unmask.
+    expect_errno(
+        uio.wait_irq(),
+        libc::EIO,
+        "read of a UIO device without IRQ",
+    )?;
+    expect_errno(uio.irqcontrol(1), libc::EIO, "irqcontrol without IRQ")?;
+    let edu = ok!(Edu::new(&uio));
+    check!(ok!(edu.id()) == 0x010000ed, "edu registers through BAR0");
+    let buf = ok!(buffers::system_heap(8192));
+    let imp = ok!(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()));
+    check!(attachments_of(&pci)? == 1, "import not attached to {pci}");
+    drop(imp);
+    Ok(())
+}
+
+/// Lines of /proc/iomem that name `what`.
+fn iomem_lines(what: &str) -> Result<Vec<String>, String> {
+    Ok(fs::read_to_string("/proc/iomem")
+        .map_err(|e| format!("/proc/iomem: {e}"))?
+        .lines()
+        .filter(|l| l.contains(what))
+        .map(|l| l.trim().to_string())
+        .collect())
+}
+
+pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
+    // QEMU's pci-testdev with a 256-byte memory BAR2 (qemu/run --device
+    // pci-testdev,membar=256), bound through driver_override: the rest of the
+    // BAR's page is reserved in the resource tree, so the UIO map is the whole
+    // page and mmap works, as with uio_pci_generic's rounding but without
+    // letting another BAR land in the same page; unbind gives it back.
+    let pci = fs::read_dir("/sys/bus/pci/devices")
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|a| {
+            pci_attr(a, "vendor").as_deref() == Ok("0x1b36")
+                && pci_attr(a, "device").as_deref() == Ok("0x0005")
+        })
+        .ok_or("no pci-testdev (qemu/run --device pci-testdev,membar=256)")?;
+    let reserved = "uio_dmabuf sub-page reserved";
+    check!(iomem_lines(reserved)?.is_empty(), "reserved before binding");
+    let override_path = format!("/sys/bus/pci/devices/{pci}/driver_override");
+    let result = (|| {
+        fs::write(&override_path, "uio_dmabuf").map_err(|e| format!("driver_override: {e}"))?;
+        fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
+        check!(
+            driver_of(&pci).as_deref() == Some("uio_dmabuf"),
+            "{pci} not bound"
+        );
+        let uio = ok!(Uio::for_pci_device(&pci));
+        // UIO has room for five maps (MAX_UIO_MAPS).
+        let map = (0..5)
+            .find(|&m| {
+                sh(&format!(
+                    "cat /sys/class/uio/{}/maps/map{m}/name",
+                    uio.name()
+                ))
+                .is_ok_and(|n| n.trim() == "BAR2")
+            })
+            .ok_or("no map of BAR2")?;
+        let (addr, size) = ok!(uio.map_info(map));
+        let page = page_size() as u64;
+        check!(
+            size == page && addr % page == 0,
+            "BAR2 map at {addr:#x}, size {size:#x}: expected its whole page"
+        );
+        let tail = iomem_lines(reserved)?;
+        check!(
+            tail.len() == 1
+                && tail[0].starts_with(&format!("{:08x}-{:08x}", addr + 256, addr + page - 1)),
+            "reservation of the page's rest: {tail:?}"
+        );
+        let mmio = ok!(uio.map(map));
+        ok!(mmio.read32(0));
+        Ok(())
+    })();
+    let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
+    let _ = fs::write(&override_path, "\n");
+    result?;
+    check!(
+        iomem_lines(reserved)?.is_empty(),
+        "the page's rest still reserved after unbind: {:?}",
+        iomem_lines(reserved)?
+    );
+    Ok(())
 }

@@ -65,19 +65,40 @@ impl Env {
         })
     }
 
-    /// Whether the guest has RAM beyond edu's default 28-bit mask that nothing
-    /// translates or widens: the driver must then refuse imports.
+    /// The width of the bound edus' DMA mask: the `dma_bits` parameter, or
+    /// edu's default of 28 bits.
+    pub(crate) fn mask_bits(&self) -> u32 {
+        if self.dma_bits == 0 {
+            28
+        } else {
+            self.dma_bits
+        }
+    }
+
+    /// The bound edus' DMA mask.
+    pub(crate) fn dma_mask(&self) -> u64 {
+        match self.mask_bits() {
+            64 => u64::MAX,
+            bits => (1 << bits) - 1,
+        }
+    }
+
+    /// Whether the guest has RAM beyond the edus' DMA mask that nothing can
+    /// bring within reach: no IOMMU, and either a mask below 32 bits (swiotlb's
+    /// pool lies below 4 GiB, not below such a mask) or no swiotlb at all. The
+    /// driver must then refuse imports.
     pub(crate) fn unreachable_memory(&self) -> bool {
-        let kib: u64 = fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                m.lines().find_map(|l| {
-                    l.strip_prefix("MemTotal:")
-                        .map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
-                })
-            })
-            .unwrap_or(0);
-        !self.iommu && self.dma_bits != 64 && kib > 256 * 1024
+        let ram_end = ram_end();
+        let bits = self.mask_bits();
+        if self.iommu || bits >= 64 || ram_end <= 1u64 << bits {
+            return false;
+        }
+        // x86 sets up swiotlb when forced or when RAM reaches beyond 4 GiB,
+        // unless told not to.
+        let cmdline = fs::read_to_string("/proc/cmdline").unwrap_or_default();
+        let words: Vec<&str> = cmdline.split_whitespace().collect();
+        let swiotlb = !words.contains(&"swiotlb=noforce") && (self.swiotlb || ram_end > 1 << 32);
+        bits < 32 || !swiotlb
     }
 
     pub(crate) fn first(&self) -> Result<&str, String> {
@@ -207,4 +228,24 @@ pub(crate) fn unbind(pci: &str) -> Outcome {
 
 pub(crate) fn bind(pci: &str) -> Outcome {
     fs::write("/sys/bus/pci/drivers/uio_dmabuf/bind", pci).map_err(|e| format!("bind {pci}: {e}"))
+}
+
+/// The PCI command register of `pci`, read through sysfs config space.
+pub(crate) fn pci_command(pci: &str) -> Result<u16, String> {
+    sysfs::pci_command(pci).map_err(|e| format!("{pci} config space: {e}"))
+}
+
+/// The end of the highest range of RAM (`System RAM` in /proc/iomem).
+pub(crate) fn ram_end() -> u64 {
+    fs::read_to_string("/proc/iomem")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.trim_start().ends_with(": System RAM"))
+        .filter_map(|l| {
+            let range = l.trim_start().split(' ').next()?;
+            let end = range.split('-').nth(1)?;
+            u64::from_str_radix(end, 16).ok()
+        })
+        .max()
+        .map_or(0, |end| end + 1)
 }

@@ -186,3 +186,87 @@ pub(crate) fn t_unbind_during_imports(env: &Env) -> Outcome {
     check!(ok!(churn(&dev, &uio, 2, &[])) == 2, "imports after rebind");
     Ok(())
 }
+
+pub(crate) fn t_released_handle_answers_enoent(env: &Env) -> Outcome {
+    // Readers loop SEGMENTS and SYNC on whatever handle is current while
+    // another thread releases it and imports the buffer again: a released
+    // handle is ENOENT however the race falls, never ENODEV (reserved for an
+    // unbound device). The buffer has 1,024 scattered pages, so one reader's
+    // SYNC holds the import for a while and the other's SEGMENTS queues up
+    // behind it, where the RELEASE can overtake it. Readers idle on a handle
+    // found released until the next import, so the CPUs go to the race.
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+    let pci = env.first()?;
+    let (dev, uio) = open_device(pci)?;
+    let buf = ok!(buffers::udmabuf(1024 * page_size(), true));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    let current = AtomicU32::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Vec<Result<(u64, u64), String>> = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..2)
+            .map(|r| {
+                let (dev, current, stop) = (&dev, &current, &stop);
+                s.spawn(move || {
+                    let (mut ok_calls, mut gone) = (0u64, 0u64);
+                    let mut segs = [uapi::uio_dmabuf_segment::default(); 2];
+                    while !stop.load(Relaxed) {
+                        let h = current.load(Relaxed);
+                        let r = if r == 0 {
+                            dev.sync(h, true)
+                        } else {
+                            dev.segments_into(h, 0, &mut segs).map(|_| ())
+                        };
+                        match r {
+                            Ok(()) => ok_calls += 1,
+                            Err(e) if e.errno == libc::ENOENT => {
+                                gone += 1;
+                                while current.load(Relaxed) == h && !stop.load(Relaxed) {
+                                    std::thread::yield_now();
+                                }
+                            }
+                            Err(e) => return Err(format!("handle {h}: {e}")),
+                        }
+                    }
+                    Ok((ok_calls, gone))
+                })
+            })
+            .collect();
+        let churn = (|| {
+            let mut rounds = 0;
+            while std::time::Instant::now() < deadline {
+                rounds += 1;
+                let imp =
+                    ok!(dev.import(&uio, &buf, Direction::Bidirectional, ImportFlags::default()));
+                current.store(imp.handle(), Relaxed);
+                std::thread::sleep(std::time::Duration::from_micros(500));
+                ok!(imp.release());
+            }
+            Ok((0, rounds))
+        })();
+        stop.store(true, Relaxed);
+        let mut all: Vec<_> = readers
+            .into_iter()
+            .map(|r| r.join().unwrap_or(Err("reader panicked".into())))
+            .collect();
+        all.push(churn);
+        all
+    });
+    let (mut ok_calls, mut gone, mut rounds) = (0, 0, 0);
+    let last = results.len() - 1;
+    for (i, r) in results.into_iter().enumerate() {
+        let (o, g) = r?;
+        if i == last {
+            rounds = g;
+        } else {
+            ok_calls += o;
+            gone += g;
+        }
+    }
+    check!(
+        ok_calls > 0 && gone > 0,
+        "the race never happened both ways ({ok_calls} calls succeeded, {gone} found the handle released)"
+    );
+    println!("    {rounds} releases: {ok_calls} calls succeeded, {gone} found the handle released");
+    ERROR_CASES.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}

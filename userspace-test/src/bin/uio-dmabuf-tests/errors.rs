@@ -326,12 +326,19 @@ pub(crate) fn t_outputs_are_fully_written(env: &Env) -> Outcome {
         flags: POISON as u32,
         max_imports: POISON as u32,
         max_mapped_bytes: POISON,
+        max_device_imports: POISON as u32,
+        reserved0: 0,
+        max_device_mapped_bytes: POISON,
         reserved: [0, 0],
     };
     // SAFETY: Matching struct.
     ok!(unsafe { ioctl(dev.fd(), uapi::IOC_INFO, &mut info, "INFO") });
     check!(
-        info.abi_version == 1 && info.flags & !3 == 0 && info.max_mapped_bytes != POISON,
+        info.abi_version == uapi::UIO_DMABUF_ABI_VERSION
+            && info.flags & !3 == 0
+            && info.max_mapped_bytes != POISON
+            && info.max_device_imports != POISON as u32
+            && info.max_device_mapped_bytes != POISON,
         "INFO output {info:?}"
     );
     let mut segs = [uapi::uio_dmabuf_segment {
@@ -569,5 +576,63 @@ pub(crate) fn t_other_ioctl_errors(env: &Env) -> Outcome {
         errors(&after) - errors(&before)
     );
     ok!(imp.release());
+    Ok(())
+}
+
+pub(crate) fn t_import_needs_a_writable_uio_fd(env: &Env) -> Outcome {
+    // Programming DMA is writing to the device: a /dev/uioN opened read-only
+    // (which cannot map the registers writable either) may ask INFO but not
+    // IMPORT; an O_PATH fd opens nothing at all.
+    let pci = env.first()?;
+    let dev = ok!(ImportDevice::open());
+    let name = ok!(Uio::for_pci_device(pci)).name().to_string();
+    let buf = ok!(buffers::system_heap(4096));
+    let read_only = fs::File::open(format!("/dev/{name}")).map_err(|e| e.to_string())?;
+    ok!(dev.info(&read_only));
+    expect_errno(
+        dev.import(
+            &read_only,
+            &buf,
+            Direction::ToDevice,
+            ImportFlags::default(),
+        ),
+        libc::EBADF,
+        "IMPORT through a read-only /dev/uioN fd",
+    )?;
+    let write_only = fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/dev/{name}"))
+        .map_err(|e| e.to_string())?;
+    ok!(dev.import(
+        &write_only,
+        &buf,
+        Direction::ToDevice,
+        ImportFlags::default()
+    ));
+    use std::os::unix::fs::OpenOptionsExt;
+    let path_only = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(format!("/dev/{name}"))
+        .map_err(|e| e.to_string())?;
+    expect_errno(
+        dev.info(&path_only),
+        libc::EBADF,
+        "INFO through an O_PATH fd",
+    )?;
+    expect_errno(
+        dev.import(
+            &path_only,
+            &buf,
+            Direction::ToDevice,
+            ImportFlags::default(),
+        ),
+        libc::EBADF,
+        "IMPORT through an O_PATH fd",
+    )?;
+    check!(
+        attachments_of(pci)? == 0,
+        "refused imports left an attachment"
+    );
     Ok(())
 }

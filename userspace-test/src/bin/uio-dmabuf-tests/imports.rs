@@ -15,11 +15,7 @@ pub(crate) fn t_info(env: &Env) -> Outcome {
         "abi {}",
         info.abi_version
     );
-    let want = if env.dma_bits == 64 {
-        u64::MAX
-    } else {
-        (1 << 28) - 1
-    };
+    let want = env.dma_mask();
     check!(
         info.dma_mask == want,
         "dma mask {:#x}, expected {want:#x}",
@@ -41,7 +37,10 @@ pub(crate) fn t_info(env: &Env) -> Outcome {
         info.max_segment_size
     );
     check!(
-        info.max_imports == 65536 && info.max_mapped_bytes == 4 << 30,
+        info.max_imports == 65536
+            && info.max_mapped_bytes == 4 << 30
+            && info.max_device_imports == 262144
+            && info.max_device_mapped_bytes == 16 << 30,
         "limits {info:?}"
     );
     Ok(())

@@ -90,11 +90,13 @@ pub(crate) fn t_rmmod_refused_while_open(_env: &Env) -> Outcome {
     Ok(())
 }
 
+/// Loads the driver again with module parameters `params`.
+fn reload(params: &str) -> Result<String, String> {
+    fault_injected();
+    sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {params}"))
+}
+
 pub(crate) fn t_per_file_limits(env: &Env) -> Outcome {
-    let reload = |params: &str| {
-        fault_injected();
-        sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {params}"))
-    };
     reload("max_imports=3 max_mapped_bytes=65536")?;
     let result = (|| {
         let (dev, uio) = open_device(env.first()?)?;
@@ -128,6 +130,110 @@ pub(crate) fn t_per_file_limits(env: &Env) -> Outcome {
             attachments_of(env.first()?)? == 4,
             "attachments after limits"
         );
+        Ok(())
+    })();
+    reload("")?;
+    result
+}
+
+pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
+    // Files are not limited in number: what all of them (and the orphans of
+    // dead processes) hold of one device is bounded per device.
+    reload("max_device_imports=4 max_device_mapped_bytes=65536")?;
+    let result = (|| {
+        let pci = env.first()?;
+        let other = env.devices.get(1).ok_or("needs a second edu")?;
+        let (f1, uio) = open_device(pci)?;
+        let f2 = ok!(ImportDevice::open());
+        let info = ok!(f1.info(&uio));
+        check!(
+            info.max_device_imports == 4
+                && info.max_device_mapped_bytes == 65536
+                && info.max_imports == 65536,
+            "limits {info:?}"
+        );
+        let small: Vec<OwnedFd> = (0..7)
+            .map(|_| buffers::system_heap(4096))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let import = |f: &ImportDevice, u: &Uio, b: &OwnedFd| {
+            f.import(u, b, Direction::ToDevice, ImportFlags::default())
+                .map(|i| i.handle())
+        };
+        let mut held = Vec::new();
+        for (f, b) in [(&f1, &small[0]), (&f1, &small[1]), (&f2, &small[2])] {
+            let imp = ok!(f.import(&uio, b, Direction::ToDevice, ImportFlags::default()));
+            held.push(imp);
+        }
+        // A dead process's imports count while the device is open here.
+        let child = crate::processes::in_child(|| {
+            let (Ok(dev), Ok(u)) = (ImportDevice::open(), Uio::for_pci_device(pci)) else {
+                return 10;
+            };
+            if let Ok(_held) =
+                dev.import(&u, &small[3], Direction::ToDevice, ImportFlags::default())
+            {
+                // Exits holding it, without closing anything: the import stays
+                // for the device, which is open here.
+                // SAFETY: Leaves the child at once.
+                unsafe { libc::_exit(0) };
+            }
+            11
+        })?;
+        check!(child == 0, "child import: step {child}");
+        check!(
+            counter("imports_alive")? == 4,
+            "the dead child's import does not count: {:?}",
+            summary()?
+        );
+        expect_errno(
+            import(&f2, &uio, &small[4]),
+            libc::ENOSPC,
+            "5th import of the device",
+        )?;
+        expect_errno(
+            import(&f1, &uio, &small[4]),
+            libc::ENOSPC,
+            "5th import, other file",
+        )?;
+        // The second device has a budget of its own.
+        let uio2 = ok!(Uio::for_pci_device(other));
+        let on_other = ok!(f2.import(
+            &uio2,
+            &small[4],
+            Direction::ToDevice,
+            ImportFlags::default()
+        ));
+        drop(on_other);
+        drop(uio2);
+        ok!(held.pop().ok_or("none held")?.release());
+        let back = ok!(f2.import(&uio, &small[5], Direction::ToDevice, ImportFlags::default()));
+        drop(back);
+        // Bytes: 3 pages held (2 here, 1 orphan); 64 KiB more exceed 64 KiB.
+        let big = ok!(buffers::system_heap(64 << 10));
+        expect_errno(
+            f2.import(&uio, &big, Direction::ToDevice, ImportFlags::default()),
+            libc::EDQUOT,
+            "import beyond the device's bytes",
+        )?;
+        drop(held);
+        let closes = ok!(Uio::for_pci_device(pci));
+        drop(uio);
+        drop(closes);
+        // The last /dev/uioN closed: the orphan went, the budget is whole.
+        check!(
+            counter("imports_alive")? == 0,
+            "imports left: {:?}",
+            summary()?
+        );
+        let uio = ok!(Uio::for_pci_device(pci));
+        let whole = ok!(f2.import(&uio, &big, Direction::ToDevice, ImportFlags::default()));
+        expect_errno(
+            f1.import(&uio, &small[6], Direction::ToDevice, ImportFlags::default()),
+            libc::EDQUOT,
+            "import beyond the device's bytes, other file",
+        )?;
+        drop(whole);
         Ok(())
     })();
     reload("")?;
@@ -221,5 +327,44 @@ pub(crate) fn t_debugfs_counters(env: &Env) -> Outcome {
         counter("releases_total")? == released0 + 2,
         "releases_total"
     );
+    Ok(())
+}
+
+pub(crate) fn t_stale_uio_fd_stays_stale(env: &Env) -> Outcome {
+    // A /dev/uioN fd from before an unbind names nothing after the rebind,
+    // even once somebody opens the same inode again (through /proc/self/fd):
+    // the capability is the open file, not the inode.
+    let pci = env.first()?.to_string();
+    let (dev, stale) = open_device(&pci)?;
+    let buf = ok!(buffers::system_heap(4096));
+    unbind(&pci)?;
+    bind(&pci)?;
+    let fresh = ok!(Uio::for_pci_device(&pci));
+    check!(
+        fresh.name() == stale.name(),
+        "the rebound device is {}, not {} again",
+        fresh.name(),
+        stale.name()
+    );
+    let reopened = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/proc/self/fd/{}", stale.as_fd().as_raw_fd()))
+        .map_err(|e| format!("reopen the stale inode: {e}"))?;
+    // The reopened file is a new open of the current device: it works.
+    ok!(dev.info(&reopened));
+    let imp = ok!(dev.import(&reopened, &buf, Direction::ToDevice, ImportFlags::default()));
+    drop(imp);
+    expect_errno(
+        dev.info(&stale),
+        libc::ENODEV,
+        "INFO through the stale fd once its inode was reopened",
+    )?;
+    expect_errno(
+        dev.import(&stale, &buf, Direction::ToDevice, ImportFlags::default()),
+        libc::ENODEV,
+        "IMPORT through the stale fd once its inode was reopened",
+    )?;
+    drop(fresh);
     Ok(())
 }

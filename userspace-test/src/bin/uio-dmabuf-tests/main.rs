@@ -12,6 +12,7 @@ mod common;
 mod binding;
 mod cli;
 mod concurrency;
+mod control;
 mod dma;
 mod errors;
 mod imports;
@@ -25,6 +26,7 @@ use binding::*;
 use cli::*;
 use common::{summary, Env, Outcome, ERROR_CASES, FAULTS};
 use concurrency::*;
+use control::*;
 use dma::*;
 use errors::*;
 use imports::*;
@@ -35,6 +37,10 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("bound-with-uio-maps", t_bound_with_uio_maps),
     ("bar0-mmap-registers", t_bar0_mmap_registers),
     ("irq-through-uio", t_irq_through_uio),
+    (
+        "bus-master-follows-uio-files",
+        t_bus_master_follows_uio_files,
+    ),
     ("info", t_info),
     ("import-system-heap", t_import_system_heap),
     ("import-udmabuf-scattered", t_import_udmabuf_scattered),
@@ -49,12 +55,20 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
     ("close-without-release", t_close_without_release),
     ("import-errors", t_import_errors),
     (
+        "import-needs-a-writable-uio-fd",
+        t_import_needs_a_writable_uio_fd,
+    ),
+    (
         "output-fault-undoes-import",
         t_argument_struct_fault_after_import,
     ),
     ("outputs-are-fully-written", t_outputs_are_fully_written),
     ("other-ioctl-errors", t_other_ioctl_errors),
     ("smoke-dma-one-page", t_smoke_dma_one_page),
+    (
+        "dma-stopped-when-the-importer-dies",
+        t_dma_stopped_when_the_importer_dies,
+    ),
     ("memory-beyond-the-mask", t_memory_beyond_the_mask),
     ("debugfs-counters", t_debugfs_counters),
     (
@@ -69,14 +83,24 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
         t_foreign_uio_device_is_refused,
     ),
     ("threads-share-one-fd", t_threads_share_one_fd),
+    (
+        "released-handle-answers-enoent",
+        t_released_handle_answers_enoent,
+    ),
     ("unbind-with-imports-alive", t_unbind_with_imports_alive),
+    ("stale-uio-fd-stays-stale", t_stale_uio_fd_stays_stale),
     ("unbind-during-imports", t_unbind_during_imports),
+    (
+        "irqcontrol-cannot-undo-unbind",
+        t_irqcontrol_cannot_undo_unbind,
+    ),
     (
         "fds-closed-and-dup-ed-under-importers",
         t_fds_closed_and_dup_ed_under_importers,
     ),
     ("rmmod-refused-while-open", t_rmmod_refused_while_open),
     ("per-file-limits", t_per_file_limits),
+    ("per-device-limits", t_per_device_limits),
     ("many-segments-paged", t_many_segments_paged),
     ("max-segment-size", t_max_segment_size),
     (
@@ -87,23 +111,48 @@ const TESTS: &[(&str, fn(&Env) -> Outcome)] = &[
         "driver-override-binds-another-device",
         t_driver_override_binds_another_device,
     ),
+    (
+        "unbind-restores-dma-settings",
+        t_unbind_restores_dma_settings,
+    ),
+    (
+        "probe-failure-leaves-nothing",
+        t_probe_failure_leaves_nothing,
+    ),
     ("cli-list", t_cli_list),
     ("cli-import", t_cli_import),
+];
+
+/// Tests that need a guest set up for them (see qemu/suite): run only when
+/// named.
+const ON_DEMAND: &[(&str, fn(&Env) -> Outcome)] = &[
+    ("interrupt-not-connected", t_interrupt_not_connected),
+    ("sub-page-bar", t_sub_page_bar),
 ];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--list") {
-        for (name, _) in TESTS {
+        for (name, _) in TESTS.iter().chain(ON_DEMAND) {
             println!("{name}");
         }
         return ExitCode::SUCCESS;
     }
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !TESTS.iter().chain(ON_DEMAND).any(|(name, _)| name == a))
+    {
+        eprintln!("uio-dmabuf-tests: no test named {unknown:?} (--list lists them)");
+        return ExitCode::FAILURE;
+    }
     let mut failed = 0;
-    for (name, test) in TESTS {
-        if !args.is_empty() && !args.iter().any(|a| a == name) {
-            continue;
-        }
+    let named = |name: &str| args.iter().any(|a| a == name);
+    let chosen = TESTS
+        .iter()
+        .filter(|(name, _)| args.is_empty() || named(name))
+        .chain(ON_DEMAND.iter().filter(|(name, _)| named(name)));
+    for (name, test) in chosen {
+        let start = std::time::Instant::now();
         // Every test must leave nothing mapped behind.
         let outcome = Env::detect()
             .and_then(|env| test(&env))
@@ -117,11 +166,12 @@ fn main() -> ExitCode {
                 Ok(_) => Ok(()),
                 Err(e) => Err(e),
             });
+        let took = start.elapsed().as_secs();
         match outcome {
-            Ok(()) => println!("PASS {name}"),
+            Ok(()) => println!("PASS {name} ({took} s)"),
             Err(msg) => {
                 failed += 1;
-                println!("FAIL {name}");
+                println!("FAIL {name} ({took} s)");
                 for line in msg.lines() {
                     println!("    | {line}");
                 }
