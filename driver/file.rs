@@ -258,6 +258,15 @@ impl OpenFile {
         }
     }
 
+    /// If this file is an orphan: the number of imports it keeps mapped and
+    /// the sum of their sizes (debugfs `summary`).
+    pub(crate) fn orphaned(&self) -> Option<(u32, u64)> {
+        let table = self.table.lock();
+        self.orphan
+            .load(Relaxed)
+            .then(|| (table.count(), table.bytes()))
+    }
+
     /// Revokes this file's imports of `dev` (unbind): they answer `ENODEV`
     /// until released; an orphan's are taken out of its table as well.
     pub(crate) fn revoke_device(&self, dev: &DeviceState) {

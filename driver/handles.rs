@@ -123,14 +123,12 @@ impl<V> HandleTable<V> {
         }
     }
 
-    /// Number of live entries (for the unit tests).
-    #[cfg(CONFIG_KUNIT = "y")]
+    /// Number of live entries.
     pub(crate) fn count(&self) -> u32 {
         self.count
     }
 
-    /// Sum of the live entries' sizes (for the unit tests).
-    #[cfg(CONFIG_KUNIT = "y")]
+    /// Sum of the live entries' sizes.
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }

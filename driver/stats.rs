@@ -5,7 +5,10 @@
 //! - `summary`: `imports_alive`, `bytes_mapped` (imports whose mapping exists
 //!   right now, and their dma-buf sizes), `imports_total` and `releases_total`
 //!   (mappings created and torn down since load, by RELEASE, close, unbind or an
-//!   undone import), `errors_total` (ioctls that returned an error);
+//!   undone import), `errors_total` (ioctls that returned an error), and
+//!   `orphans`, `orphaned_imports`, `orphaned_bytes`: files closed by dying
+//!   processes and the imports they keep mapped until their devices' last
+//!   `/dev/uioN` closes (see [`crate::file`]);
 //! - `devices`: one line per bound device: PCI address, device number of its
 //!   `/dev/uioN`, `imports` and `bytes` alive on it.
 //!
@@ -73,6 +76,25 @@ impl Counters {
     }
 }
 
+/// Writes debugfs `summary`: the counters, then the orphans' share.
+fn show_summary(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    // Not one snapshot: the orphans are summed before the counters are read,
+    // so an import whose file turns orphan meanwhile counts as alive and not
+    // orphaned, as if its process were still alive.
+    let (mut files, mut imports, mut bytes) = (0u64, 0u64, 0u64);
+    registry::for_each_file(|file| {
+        if let Some((n, b)) = file.orphaned() {
+            files += 1;
+            imports += u64::from(n);
+            bytes += b;
+        }
+    });
+    COUNTERS.show(f)?;
+    writeln!(f, "orphans {files}")?;
+    writeln!(f, "orphaned_imports {imports}")?;
+    writeln!(f, "orphaned_bytes {bytes}")
+}
+
 /// Per-device counters, kept in the device's state.
 pub(crate) struct DeviceCounters {
     imports: Atomic<u64>,
@@ -127,7 +149,7 @@ impl Debugfs {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         let dir = Dir::new(c"uio_dmabuf");
         try_pin_init!(Self {
-            _summary <- dir.read_callback_file(c"summary", (), &|_: &(), f| COUNTERS.show(f)),
+            _summary <- dir.read_callback_file(c"summary", (), &|_: &(), f| show_summary(f)),
             _devices <- dir.read_callback_file(c"devices", (), &|_: &(), f| registry::show_devices(f)),
             _dir: dir,
         })

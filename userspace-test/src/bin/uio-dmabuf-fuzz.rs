@@ -556,7 +556,18 @@ fn step(rng: &mut Rng, mix: &Mix, pool: &mut Pool, tally: &mut Tally) -> &'stati
 }
 
 /// (imports_alive, bytes_mapped) from the driver's debugfs.
-fn counters() -> Result<(u64, u64), String> {
+/// The driver's debugfs counters the limit check reads.
+struct Counters {
+    /// Imports mapped now, and their sizes.
+    alive: u64,
+    bytes: u64,
+    /// Of those, the ones kept by files of dead processes (for devices whose
+    /// `/dev/uioN` is still open), which no per-file limit covers any more.
+    orphaned: u64,
+    orphaned_bytes: u64,
+}
+
+fn counters() -> Result<Counters, String> {
     let summary = sysfs::debugfs_summary().map_err(|e| e.to_string())?;
     let get = |k: &str| {
         summary
@@ -564,7 +575,12 @@ fn counters() -> Result<(u64, u64), String> {
             .find(|(n, _)| n == k)
             .map_or(u64::MAX, |(_, v)| *v)
     };
-    Ok((get("imports_alive"), get("bytes_mapped")))
+    Ok(Counters {
+        alive: get("imports_alive"),
+        bytes: get("bytes_mapped"),
+        orphaned: get("orphaned_imports"),
+        orphaned_bytes: get("orphaned_bytes"),
+    })
 }
 
 /// Seed of worker `w`: worker 0 uses the run's seed, so `--jobs 1` replays
@@ -613,11 +629,11 @@ fn worker(seed: u64, calls: u64, jobs: u64, mix: &Mix) -> Result<Tally, String> 
         return Err("setup failed: cannot open /dev/uio-dmabuf or allocate dma-bufs".into());
     }
     // The per-file limits must hold: between steps (no child of this worker
-    // alive) only the workers' own files hold imports.
-    let limits = pool.fronts[0]
-        .info(&pool.uios[0])
-        .ok()
-        .map(|i| (u64::from(i.max_imports), i.max_mapped_bytes));
+    // alive) only the workers' own files hold imports, besides the orphans of
+    // killed children; and all of them together stay within the per-device
+    // limits, which bound what dead processes can leave behind.
+    let info = pool.fronts[0].info(&pool.uios[0]).ok();
+    let devices = pool.uios.len() as u64;
     let mut violations = 0;
     let mut tally = Tally::default();
     while tally.calls < calls {
@@ -626,22 +642,40 @@ fn worker(seed: u64, calls: u64, jobs: u64, mix: &Mix) -> Result<Tally, String> 
         let t = tally.time_by_op.entry(op.to_string()).or_default();
         t.0 += 1;
         t.1 += start.elapsed().as_nanos() as u64;
-        if tally.calls % 64 == 0 {
-            if let (Some((max_imports, max_bytes)), Ok((alive, bytes))) = (limits, counters()) {
+        if tally.calls % 64 == 0 && violations < 5 {
+            if let (Some(info), Ok(c)) = (&info, counters()) {
                 let files = pool.fronts.len() as u64 * jobs + (jobs - 1);
-                if (alive > files * max_imports || bytes > files * max_bytes) && violations < 5 {
+                let (max_imports, max_bytes) = (u64::from(info.max_imports), info.max_mapped_bytes);
+                let live = c.alive.saturating_sub(c.orphaned);
+                let live_bytes = c.bytes.saturating_sub(c.orphaned_bytes);
+                if live > files * max_imports || live_bytes > files * max_bytes {
                     violations += 1;
                     tally.undocumented.push(format!(
-                        "limit exceeded: {alive} imports / {bytes} bytes alive in {files} files, \
-                         limits {max_imports} / {max_bytes} per file"
+                        "per-file limit exceeded: {live} imports / {live_bytes} bytes alive in \
+                         {files} files, limits {max_imports} / {max_bytes} per file"
+                    ));
+                }
+                let (max_imports, max_bytes) = (
+                    u64::from(info.max_device_imports),
+                    info.max_device_mapped_bytes,
+                );
+                if c.alive > devices * max_imports || c.bytes > devices * max_bytes {
+                    violations += 1;
+                    tally.undocumented.push(format!(
+                        "per-device limit exceeded: {} imports / {} bytes alive ({} orphaned) on \
+                         {devices} devices, limits {max_imports} / {max_bytes} per device",
+                        c.alive, c.bytes, c.orphaned
                     ));
                 }
             }
         }
     }
-    if let Some((i, b)) = limits {
+    if let Some(i) = info {
         let held = if violations == 0 { "held" } else { "EXCEEDED" };
-        println!("fuzz: per-file limits {i} imports, {b} bytes: {held}");
+        println!(
+            "fuzz: limits {} imports, {} bytes per file, {} imports, {} bytes per device: {held}",
+            i.max_imports, i.max_mapped_bytes, i.max_device_imports, i.max_device_mapped_bytes
+        );
     }
     Ok(tally)
 }
@@ -764,7 +798,7 @@ fn main() -> ExitCode {
     };
     let elapsed = start.elapsed().as_secs_f64();
     // Every worker has exited, so every file and fd of the run is closed.
-    let (alive, bytes) = counters().unwrap_or((u64::MAX, u64::MAX));
+    let (alive, bytes) = counters().map_or((u64::MAX, u64::MAX), |c| (c.alive, c.bytes));
     let errnos: Vec<String> = tally
         .by_errno
         .iter()

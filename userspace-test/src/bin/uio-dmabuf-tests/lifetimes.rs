@@ -182,8 +182,11 @@ pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
         })?;
         check!(child == 0, "child import: step {child}");
         check!(
-            counter("imports_alive")? == 4,
-            "the dead child's import does not count: {:?}",
+            counter("imports_alive")? == 4
+                && counter("orphans")? == 1
+                && counter("orphaned_imports")? == 1
+                && counter("orphaned_bytes")? == 4096,
+            "the dead child's import, an orphan's: {:?}",
             summary()?
         );
         expect_errno(
@@ -222,7 +225,7 @@ pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
         drop(closes);
         // The last /dev/uioN closed: the orphan went, the budget is whole.
         check!(
-            counter("imports_alive")? == 0,
+            counter("imports_alive")? == 0 && counter("orphans")? == 0,
             "imports left: {:?}",
             summary()?
         );
