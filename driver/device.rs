@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! State of one bound PCI device shared by the PCI driver, its UIO callbacks,
-//! open files and imports, and the protocols that keep its DMA safe.
+//! State of one bound device (PCI or platform) shared by its driver, its UIO
+//! callbacks, open files and imports, and the protocols that keep its DMA safe.
 //!
-//! **Command register.** The driver's read-modify-writes of the device's
-//! `PCI_COMMAND` (bus mastering, INTx masking) all happen under
-//! [`DeviceState::control`], and none once unbind has shut it
-//! ([`DeviceState::shut_control`]): a concurrent irqcontrol cannot write bus
-//! mastering back after unbind cleared it. Bus mastering is on exactly while
-//! some file of the device's `/dev/uioN` is open (as `uio_pci_generic` clears
-//! it when its files close): a device nobody holds cannot DMA.
+//! **DMA control.** What switches the device's DMA on and off happens under
+//! [`DeviceState::control`], and none of it once unbind has shut it
+//! ([`DeviceState::shut_control`]). For a PCI device that is every
+//! read-modify-write of `PCI_COMMAND` (bus mastering, INTx masking): a
+//! concurrent irqcontrol cannot write bus mastering back after unbind cleared
+//! it; bus mastering is on exactly while some file of the device's
+//! `/dev/uioN` is open (as `uio_pci_generic` clears it when its files close),
+//! so a device nobody holds cannot DMA. A platform device has no such switch:
+//! the same protocol runs with nothing to switch (see
+//! [`crate::platform_driver`] for what that leaves to userspace).
 //!
-//! **Unbind** (see [`crate::pci_driver`]) then runs in three steps:
+//! **Unbind** (see [`crate::pci_driver`], [`crate::platform_driver`]) then runs
+//! in three steps:
 //!  1. no new users: `bound` is cleared, so [`DeviceState::begin_use`] fails with
 //!     `ENODEV`, then it waits for the current users (IMPORTs in flight) to finish,
 //!     each having either inserted its import into a file's table or dropped it;
@@ -26,7 +30,7 @@ use kernel::{
         self,
         Bound, //
     },
-    new_condvar, new_mutex, pci,
+    new_condvar, new_mutex,
     prelude::*,
     rbtree::{
         Entry,
@@ -44,8 +48,13 @@ use kernel::{
 
 use crate::{
     dma_buf::DmaBuf,
+    dma_ext::{
+        self,
+        DmaInfo, //
+    },
     handles::Limits,
-    pci_ext::DmaInfo,
+    module_parameters,
+    registry,
     stats::DeviceCounters, //
 };
 
@@ -60,9 +69,9 @@ struct Life {
     bytes: u64,
 }
 
-/// Who may touch the device's command register, under [`DeviceState::control`].
+/// Who may switch the device's DMA, under [`DeviceState::control`].
 pub(crate) struct Control {
-    /// Unbind has begun: the command register is unbind's alone.
+    /// Unbind has begun: the device is unbind's alone.
     shut: bool,
     /// Open files of `/dev/uioN` (this registration's).
     uio_files: u32,
@@ -70,13 +79,13 @@ pub(crate) struct Control {
 
 impl Control {
     /// Counts an open of `/dev/uioN`; true for the first (bus mastering goes on).
-    pub(crate) fn opened(&mut self) -> bool {
+    fn opened(&mut self) -> bool {
         self.uio_files += 1;
         self.uio_files == 1
     }
 
     /// Counts a close of `/dev/uioN`; true for the last (bus mastering goes off).
-    pub(crate) fn closed(&mut self) -> bool {
+    fn closed(&mut self) -> bool {
         self.uio_files = self.uio_files.saturating_sub(1);
         self.uio_files == 0
     }
@@ -91,7 +100,7 @@ impl Control {
 /// One device bound to the driver.
 #[pin_data]
 pub(crate) struct DeviceState {
-    pdev: ARef<pci::Device>,
+    dev: ARef<device::Device>,
     /// The device number of `/dev/uioN`, once the UIO device is registered.
     devt: SetOnce<u32>,
     /// Identity of the UIO core's `struct uio_device` of that registration: a
@@ -117,16 +126,16 @@ pub(crate) struct DeviceState {
 }
 
 impl DeviceState {
-    /// State for `pdev`, whose DMA parameters are `dma`, with per-device
+    /// State for `dev`, whose DMA parameters are `dma`, with per-device
     /// `limits`.
     pub(crate) fn new(
-        pdev: &pci::Device<Bound>,
+        dev: &device::Device<Bound>,
         dma: DmaInfo,
         limits: Limits,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
-                pdev: pdev.into(),
+                dev: dev.into(),
                 devt: SetOnce::new(),
                 uio: SetOnce::new(),
                 dma,
@@ -141,11 +150,47 @@ impl DeviceState {
         )
     }
 
-    /// `PCI-address devt imports N bytes N` (debugfs `devices`).
+    /// State for `dev`, just configured for DMA by its driver's probe: its DMA
+    /// parameters as the DMA API reports them, with the longest segment
+    /// reported capped by the `max_segment_size` parameter, and the per-device
+    /// limits of the module parameters.
+    pub(crate) fn for_bound(dev: &device::Device<Bound>) -> Result<Arc<Self>> {
+        let mut dma = dma_ext::dma_info(dev);
+        // The limit shapes the segments this driver reports, not the device's
+        // DMA parameters: exporters map their own tables and do not split them
+        // for an importer (the DMA API's debug checks would warn about every
+        // longer entry), so the device keeps the widest setting and
+        // `segments::collect` splits.
+        let page = u32::try_from(kernel::page::PAGE_SIZE)?;
+        dma.max_segment_size = dma
+            .max_segment_size
+            .min(module_parameters::max_segment_size.value().max(page));
+        let limits = Limits {
+            max_entries: module_parameters::max_device_imports.value(),
+            max_bytes: module_parameters::max_device_mapped_bytes.value(),
+        };
+        Self::new(dev, dma, limits)
+    }
+
+    /// Unbinds the device (module docs): `stop_dma` (clearing bus mastering
+    /// where the bus has it) runs first, with every later attempt to switch the
+    /// device's DMA refused; then its `listing` is withdrawn, no new import is
+    /// admitted, every import of it in every file is revoked, and this returns
+    /// once no mapping of it is left.
+    pub(crate) fn unbind(&self, listing: &registry::Listing, stop_dma: impl FnOnce()) {
+        self.shut_control(stop_dma);
+        listing.withdraw();
+        self.stop_users();
+        registry::for_each_file(|file| file.revoke_device(self));
+        self.wait_unmapped();
+    }
+
+    /// `device-name devt imports N bytes N` (debugfs `devices`): the PCI
+    /// address or the platform device's name.
     pub(crate) fn show(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let devt = self.devt.copy().unwrap_or(0);
         // The dev_t layout of MAJOR()/MINOR(): 12 bits of major above 20 of minor.
-        let name = self.pdev.as_ref().name().to_str().unwrap_or("?");
+        let name = self.dev.name().to_str().unwrap_or("?");
         write!(f, "{name} {}:{} ", devt >> 20, devt & 0xfffff)?;
         self.counters.show(f)
     }
@@ -177,7 +222,7 @@ impl DeviceState {
         self.limits
     }
 
-    /// Runs `f` with the command-register lock held: `ENODEV` once unbind has
+    /// Runs `f` with the DMA-control lock held: `ENODEV` once unbind has
     /// begun, without running `f`.
     pub(crate) fn control<R>(&self, f: impl FnOnce(&mut Control) -> R) -> Result<R> {
         let mut control = self.control.lock();
@@ -187,10 +232,36 @@ impl DeviceState {
         Ok(f(&mut control))
     }
 
+    /// A file of `/dev/uioN` is being opened: `first` (which lets the device
+    /// master the bus) runs for the first one, under the DMA-control lock;
+    /// `ENODEV` once unbind has begun.
+    pub(crate) fn uio_opened(&self, first: impl FnOnce()) -> Result {
+        self.control(|control| {
+            if control.opened() {
+                first();
+            }
+        })
+    }
+
+    /// A file of `/dev/uioN` was closed: for the last one, `last` (which stops
+    /// the device's DMA) runs, then the imports that processes which died left
+    /// for the device are released (see [`crate::file`]), all under the
+    /// DMA-control lock, so that no open lets the device master the bus again
+    /// before they are gone. Nothing once unbind has begun: unbind stopped
+    /// the device and revokes every import itself.
+    pub(crate) fn uio_closed(&self, last: impl FnOnce()) {
+        let _ = self.control(|control| {
+            if control.closed() {
+                last();
+                registry::for_each_file(|file| file.release_orphans_of(self));
+            }
+        });
+    }
+
     /// Unbind's first step: from now on [`DeviceState::control`] refuses; `f`
-    /// (which clears bus mastering) runs under the lock, after every
-    /// command-register access that got in first.
-    pub(crate) fn shut_control(&self, f: impl FnOnce()) {
+    /// (which stops the device's DMA where the bus can) runs under the lock,
+    /// after every access that got in first.
+    fn shut_control(&self, f: impl FnOnce()) {
         let mut control = self.control.lock();
         control.shut = true;
         f();
@@ -208,7 +279,7 @@ impl DeviceState {
 
     /// Steps 1 of unbind (module docs): refuses new users and waits for the
     /// current ones.
-    pub(crate) fn stop_users(&self) {
+    fn stop_users(&self) {
         let mut life = self.life.lock();
         life.bound = false;
         while life.users > 0 {
@@ -217,7 +288,7 @@ impl DeviceState {
     }
 
     /// Step 3 of unbind: waits until no mapping of the device is left.
-    pub(crate) fn wait_unmapped(&self) {
+    fn wait_unmapped(&self) {
         let mut life = self.life.lock();
         while life.mapped > 0 {
             self.changed.wait(&mut life);
@@ -238,7 +309,7 @@ pub(crate) struct DeviceUse {
 impl DeviceUse {
     /// The device, proven bound.
     pub(crate) fn bound(&self) -> &device::Device<Bound> {
-        let dev: &device::Device = self.dev.pdev.as_ref();
+        let dev: &device::Device = &self.dev.dev;
         // SAFETY: By the type invariant unbind has not got past `stop_users`,
         // which waits for this guard, so the device is bound for as long as the
         // returned reference (borrowing the guard) lives.

@@ -9,13 +9,13 @@
 //! devices: an import of a device whose `/dev/uioN` is still open somewhere
 //! stays mapped, the file an *orphan* in the registry, until that device's last
 //! `/dev/uioN` file closes, which turns bus mastering off first (see
-//! [`crate::uio_ops`]), or the device is unbound. Imports of devices nobody
+//! [`crate::device`]), or the device is unbound. Imports of devices nobody
 //! holds open, whose bus mastering is off already, are released at once.
 //!
 //! Locks: a file's table lock is held only to look up, insert or remove
 //! entries, never across dma-buf calls or user copies; an import's own lock
-//! guards its mapping (see [`crate::import`]); a device's command-register lock
-//! is taken before both.
+//! guards its mapping (see [`crate::import`]); a device's DMA-control lock is
+//! taken before both.
 
 use kernel::{
     fs::File,
@@ -132,12 +132,14 @@ impl OpenFile {
         args.abi_version = uapi::ABI_VERSION;
         args.dma_mask = dma.mask;
         args.max_segment_size = dma.max_segment_size.into();
-        args.flags = if dma.translated { uapi::INFO_IOMMU } else { 0 }
-            | if dma.unreachable_memory {
-                uapi::INFO_UNREACHABLE_MEMORY
-            } else {
-                0
-            };
+        args.flags = [
+            (dma.translated, uapi::INFO_IOMMU),
+            (dma.unreachable_memory, uapi::INFO_UNREACHABLE_MEMORY),
+            (!dma.coherent, uapi::INFO_NONCOHERENT),
+        ]
+        .iter()
+        .filter(|(set, _)| *set)
+        .fold(0, |flags, (_, flag)| flags | flag);
         args.max_imports = limits.max_entries;
         args.max_mapped_bytes = limits.max_bytes;
         args.max_device_imports = device_limits.max_entries;
@@ -285,7 +287,7 @@ impl OpenFile {
 
     /// If this file is an orphan, releases its imports of `dev`, whose last
     /// `/dev/uioN` file just closed (bus mastering is off). Called under
-    /// `dev`'s command-register lock.
+    /// `dev`'s DMA-control lock.
     pub(crate) fn release_orphans_of(&self, dev: &DeviceState) {
         if !self.orphan.load(Relaxed) {
             return;
@@ -308,7 +310,7 @@ impl OpenFile {
             self.orphan.store(true, Relaxed);
         }
         self.for_each_import(|handle, import| {
-            // Under the device's command-register lock: either its last
+            // Under the device's DMA-control lock: either its last
             // `/dev/uioN` file closed before (mastering is off, release now) or
             // it closes after and finds this file an orphan.
             let checked = import.device().control(|control| {

@@ -6,9 +6,11 @@
  */
 #include <linux/cdev.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
+#include <linux/irq.h>
 #include <linux/pci.h>
 #include <linux/sched.h>
 #include "helpers.h"
@@ -79,6 +81,37 @@ unsigned int uio_dmabuf_helper_pci_irq(struct pci_dev *pdev)
 bool uio_dmabuf_helper_intx_mask_supported(struct pci_dev *pdev)
 {
 	return pci_intx_mask_supported(pdev);
+}
+
+/* Whether the device's DMA is cache-coherent (true where no architecture
+ * cache maintenance exists, as on x86). */
+bool uio_dmabuf_helper_dma_coherent(struct device *dev)
+{
+	return dev_is_dma_coherent(dev);
+}
+
+/*
+ * For a level-triggered line: disable_irq_nosync() masks it at once rather
+ * than lazily on its next assertion (as uio_pdrv_genirq does: the device
+ * keeps the line asserted until userspace acknowledges it).
+ */
+void uio_dmabuf_helper_irq_unlazy_if_level(unsigned int irq)
+{
+	if (irq_get_trigger_type(irq) & IRQ_TYPE_LEVEL_MASK)
+		irq_set_status_flags(irq, IRQ_DISABLE_UNLAZY);
+}
+
+/*
+ * Whether disable_irq_nosync()/enable_irq() of irq work from its hard-IRQ
+ * handler and under a spinlock: not for an interrupt controller that sleeps
+ * to reach the hardware (irq_bus_lock) or for an interrupt handled nested in
+ * its parent's thread (whose primary handler never runs).
+ */
+bool uio_dmabuf_helper_irq_maskable_atomic(unsigned int irq)
+{
+	struct irq_chip *chip = irq_get_chip(irq);
+
+	return chip && !chip->irq_bus_lock && !irq_check_status_bit(irq, IRQ_NESTED_THREAD);
 }
 
 dev_t uio_dmabuf_helper_file_rdev(struct file *file)

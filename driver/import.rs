@@ -93,7 +93,7 @@ impl Import {
     /// for this device already, `ENOSPC`/`EDQUOT` if the device holds its limit
     /// of imports or bytes, the exporter's error from attach or
     /// map, `ERANGE` if the device cannot reach all memory (see
-    /// [`crate::pci_ext::dma_info`]) or a segment lies beyond its DMA mask (never
+    /// [`crate::dma_ext::dma_info`]) or a segment lies beyond its DMA mask (never
     /// handed out: the device would silently truncate it), `E2BIG` if
     /// `req.contiguous` and there is more than one segment, `ENOMEM`.
     pub(crate) fn new(user: &DeviceUse, req: &ImportRequest) -> Result<Arc<Self>> {

@@ -17,13 +17,16 @@ use kernel::{
 use crate::{
     bindings,
     device::DeviceState,
-    file::OpenFile,
-    handles::Limits,
+    dma_ext,
     module_parameters,
+    page_tail::{
+        DeviceMaps,
+        PageTailReservation, //
+    },
     pci_ext,
+    pci_uio_ops::PciUioOps, //
     registry,
     uio,
-    uio_ops::UioOps, //
 };
 
 /// QEMU's educational device.
@@ -58,10 +61,10 @@ kernel::pci_device_table!(
 pub(crate) struct BoundDevice<'bound> {
     listing: registry::Listing,
     #[pin]
-    uio: uio::Registration<'bound, UioOps<'bound>>,
-    _page_tails: KVec<pci_ext::PageTailReservation>,
+    uio: uio::Registration<'bound, PciUioOps<'bound>>,
+    _page_tails: KVec<PageTailReservation>,
     state: Arc<DeviceState>,
-    _dma: pci_ext::DmaSettings,
+    _dma: dma_ext::DmaSettings,
 }
 
 /// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
@@ -76,50 +79,18 @@ fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
     }
 }
 
-/// The device's memory BARs as UIO maps, with the rest of the page reserved
-/// after each BAR smaller than a page that starts one, so that UIO can map the
-/// whole page (its maps are whole pages).
-fn memory_maps(
-    pdev: &pci::Device<Bound>,
-) -> Result<(KVec<uio::MemMap>, KVec<pci_ext::PageTailReservation>)> {
-    let page = u64::try_from(kernel::page::PAGE_SIZE)?;
-    let (mut maps, mut tails) = (KVec::new(), KVec::new());
+/// The device's memory BARs as UIO maps (name `BARn`); UIO has room for five,
+/// so only six 32-bit memory BARs leave one out.
+fn memory_maps(pdev: &pci::Device<Bound>) -> Result<DeviceMaps<'static>> {
+    let mut maps = DeviceMaps::new();
     for bar in 0..pci_ext::NUM_BARS {
-        let Some((phys, mut size)) = pci_ext::memory_bar(pdev, bar) else {
-            continue;
-        };
-        if maps.len() == uio::MAX_MAPS {
-            // Only six 32-bit memory BARs get here.
-            dev_warn!(
-                pdev.as_ref(),
-                "uio_dmabuf: BAR{} not exposed: UIO has room for {} maps\n",
-                bar,
-                uio::MAX_MAPS
-            );
-            continue;
+        if let Some((phys, size)) = pci_ext::memory_bar(pdev, bar) {
+            maps.push(pdev.as_ref(), BAR_NAMES[bar as usize], phys, size, || {
+                pci_ext::reserve_page_tail(pdev, bar, phys, size)
+            })?;
         }
-        if let Some(tail) = pci_ext::PageTailReservation::new(pdev, bar, phys, size) {
-            tails.push(tail, GFP_KERNEL)?;
-            size = page;
-        }
-        maps.push(
-            uio::MemMap {
-                name: BAR_NAMES[bar as usize],
-                phys,
-                size,
-            },
-            GFP_KERNEL,
-        )?;
     }
-    Ok((maps, tails))
-}
-
-/// The per-device limits, from the module parameters.
-fn device_limits() -> Limits {
-    Limits {
-        max_entries: module_parameters::max_device_imports.value(),
-        max_bytes: module_parameters::max_device_mapped_bytes.value(),
-    }
+    Ok(maps)
 }
 
 impl pci::Driver for UioDmabufDriver {
@@ -137,34 +108,25 @@ impl pci::Driver for UioDmabufDriver {
             let bits = dma_bits(pdev);
             // Undone by the driver core after unbind or a failed probe.
             pci_ext::enable_managed(pdev)?;
-            let dma_settings = pci_ext::DmaSettings::configure(pdev, bits)?;
+            let dma_settings = dma_ext::DmaSettings::configure(pdev, Some(bits))?;
             let bound: &'bound pci::Device<Bound> = pdev;
-            let (maps, page_tails) = memory_maps(bound)?;
+            let DeviceMaps { maps, tails } = memory_maps(bound)?;
             let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
-            let mut dma = pci_ext::dma_info(bound.as_ref());
-            // The limit shapes the segments this driver reports, not the
-            // device's DMA parameters: exporters map their own tables and do
-            // not split them for an importer (the DMA API's debug checks would
-            // warn about every longer entry), so the device keeps the widest
-            // setting and `segments::collect` splits.
-            let page = u32::try_from(kernel::page::PAGE_SIZE)?;
-            dma.max_segment_size = dma
-                .max_segment_size
-                .min(module_parameters::max_segment_size.value().max(page));
-            let state = DeviceState::new(bound, dma, device_limits())?;
+            let state = DeviceState::for_bound(bound.as_ref())?;
+            let dma = state.dma();
             let module = kernel::module::this_module::<crate::UioDmabufModule>();
-            // Bus mastering stays off until /dev/uioN is opened (uio_ops).
+            // Bus mastering stays off until /dev/uioN is opened (pci_uio_ops).
             Ok(try_pin_init!(BoundDevice {
                 _dma: dma_settings,
                 state: state.clone(),
-                _page_tails: page_tails,
+                _page_tails: tails,
                 uio <- uio::Registration::new(
                     bound.as_ref(),
                     module,
                     c"uio_dmabuf",
                     &maps,
                     irq,
-                    UioOps::new(bound, state.clone()),
+                    PciUioOps::new(bound, state.clone()),
                 ),
                 listing: {
                     state.set_uio(uio.devt(), uio.uio_device());
@@ -194,15 +156,11 @@ impl pci::Driver for UioDmabufDriver {
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        let state = &this.state;
         // Stop the device's DMA first, with irqcontrol and /dev/uioN opens shut
         // out of the command register: whatever userspace programmed must not
         // reach memory that is about to be unmapped.
-        state.shut_control(|| pci_ext::clear_master(pdev));
-        this.listing.withdraw();
-        state.stop_users();
-        registry::for_each_file(|file: &OpenFile| file.revoke_device(state));
-        state.wait_unmapped();
+        this.state
+            .unbind(&this.listing, || pci_ext::clear_master(pdev));
         // Dropping the data then undoes the rest; the driver core disables the
         // device.
     }

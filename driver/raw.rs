@@ -14,7 +14,8 @@ use kernel::{
         self,
         DeviceContext, //
     },
-    pci, //
+    pci,
+    platform, //
 };
 
 use crate::bindings;
@@ -30,5 +31,14 @@ pub(crate) fn device<Ctx: DeviceContext>(dev: &device::Device<Ctx>) -> *mut bind
 pub(crate) fn pci_dev<Ctx: DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
     core::ptr::from_ref(pdev)
         .cast::<bindings::pci_dev>()
+        .cast_mut()
+}
+
+/// The `struct platform_device` of `pdev`.
+pub(crate) fn platform_device<Ctx: DeviceContext>(
+    pdev: &platform::Device<Ctx>,
+) -> *mut bindings::platform_device {
+    core::ptr::from_ref(pdev)
+        .cast::<bindings::platform_device>()
         .cast_mut()
 }

@@ -9,8 +9,8 @@
 //!   `orphans`, `orphaned_imports`, `orphaned_bytes`: files closed by dying
 //!   processes and the imports they keep mapped until their devices' last
 //!   `/dev/uioN` closes (see [`crate::file`]);
-//! - `devices`: one line per bound device: PCI address, device number of its
-//!   `/dev/uioN`, `imports` and `bytes` alive on it.
+//! - `devices`: one line per bound device: PCI address or platform device
+//!   name, device number of its `/dev/uioN`, `imports` and `bytes` alive on it.
 //!
 //! Tests use them to prove "back to zero"; users to see what a process holds.
 

@@ -61,6 +61,7 @@ pub(crate) const IOC_RELEASE: u32 = _IOW::<ReleaseArgs>(MAGIC, 0x04);
 pub(crate) const ABI_VERSION: u32 = bindings::UIO_DMABUF_ABI_VERSION;
 pub(crate) const INFO_IOMMU: u32 = bindings::UIO_DMABUF_INFO_IOMMU;
 pub(crate) const INFO_UNREACHABLE_MEMORY: u32 = bindings::UIO_DMABUF_INFO_UNREACHABLE_MEMORY;
+pub(crate) const INFO_NONCOHERENT: u32 = bindings::UIO_DMABUF_INFO_NONCOHERENT;
 const IMPORT_CONTIGUOUS: u32 = bindings::UIO_DMABUF_IMPORT_CONTIGUOUS;
 const SYNC_FOR_CPU: u32 = bindings::UIO_DMABUF_SYNC_FOR_CPU;
 const SYNC_FOR_DEVICE: u32 = bindings::UIO_DMABUF_SYNC_FOR_DEVICE;

@@ -32,13 +32,14 @@ const PAGE_MASK_LOW: u64 = !kernel::page::PAGE_MASK as u64;
 
 /// Callbacks of a UIO device.
 pub(crate) trait Handler: Send + Sync {
-    /// Top half of the interrupt, in hard-IRQ context: whether the interrupt was
-    /// raised by this device (UIO then counts it and wakes readers).
-    fn handle_irq(&self) -> IrqReturn;
+    /// Top half of the interrupt `line`, in hard-IRQ context: whether the
+    /// interrupt was raised by this device (UIO then counts it and wakes
+    /// readers).
+    fn handle_irq(&self, line: &IrqLine) -> IrqReturn;
 
-    /// Userspace wrote `on` (0 or 1 as a 32-bit integer) to `/dev/uioN`; an
-    /// error is the `write`'s.
-    fn irqcontrol(&self, on: bool) -> Result;
+    /// Userspace wrote `on` (0 or 1 as a 32-bit integer) to `/dev/uioN`, whose
+    /// interrupt is `line`; an error is the `write`'s.
+    fn irqcontrol(&self, on: bool, line: &IrqLine) -> Result;
 
     /// `/dev/uioN` is being opened; an error fails the open.
     fn open(&self) -> Result;
@@ -48,10 +49,37 @@ pub(crate) trait Handler: Send + Sync {
     fn release(&self);
 }
 
+/// The interrupt line of a registered UIO device, as its [`Handler`]'s
+/// callbacks see it.
+///
+/// # Invariants
+///
+/// The UIO core holds the IRQ requested for as long as a value of this type
+/// exists: it is made only inside `handler` and `irqcontrol` callbacks, which
+/// the UIO core ends before it frees the IRQ.
+pub(crate) struct IrqLine(u32);
+
+impl IrqLine {
+    /// Masks the line, without waiting for a handler running on another CPU
+    /// (so it may be called from the handler itself). Disables nest: each call
+    /// needs its own [`IrqLine::enable`].
+    pub(crate) fn disable_nosync(&self) {
+        // SAFETY: By the type invariant the IRQ is requested.
+        unsafe { bindings::disable_irq_nosync(self.0) };
+    }
+
+    /// Undoes one [`IrqLine::disable_nosync`].
+    pub(crate) fn enable(&self) {
+        // SAFETY: By the type invariant the IRQ is requested.
+        unsafe { bindings::enable_irq(self.0) };
+    }
+}
+
 /// A physical memory region that userspace may mmap (`UIO_MEM_PHYS`).
-pub(crate) struct MemMap {
-    /// Name shown in `/sys/class/uio/uioN/maps/mapK/name`.
-    pub(crate) name: &'static CStr,
+pub(crate) struct MemMap<'a> {
+    /// Name shown in `/sys/class/uio/uioN/maps/mapK/name`; the UIO core keeps
+    /// a pointer to it while the device is registered.
+    pub(crate) name: &'a CStr,
     /// Physical start address.
     pub(crate) phys: u64,
     /// Length in bytes.
@@ -68,7 +96,7 @@ pub(crate) const MAX_MAPS: usize = bindings::MAX_UIO_MAPS as usize;
 /// `info` is registered with the UIO core (`__uio_register_device` succeeded) and
 /// stays registered until `drop`; `info.priv_` is unused, the callbacks find the
 /// [`Registration`] from `info` with `container_of!`. The parent device stays bound
-/// for `'bound`.
+/// for `'bound`, and the map names `info` points to live as long.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Registration<'bound, T: Handler> {
     handler: T,
@@ -91,11 +119,11 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         parent: &'bound Device<Bound>,
         module: &'static ThisModule,
         name: &'static CStr,
-        maps: &[MemMap],
+        maps: &[MemMap<'bound>],
         irq: Option<(u32, u64)>,
         handler: T,
     ) -> impl PinInit<Self, Error> + 'bound {
-        let mut mem = [(c"", 0u64, 0u64); MAX_MAPS];
+        let mut mem: [(&'bound CStr, u64, u64); MAX_MAPS] = [(c"", 0, 0); MAX_MAPS];
         let count = maps.len().min(MAX_MAPS);
         for (slot, map) in mem.iter_mut().zip(maps) {
             *slot = (map.name, map.phys, map.size);
@@ -174,6 +202,18 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         unsafe { &*container_of!(info.cast::<Opaque<bindings::uio_info>>(), Self, info) }
     }
 
+    /// # Safety
+    ///
+    /// As for [`Registration::from_info`], and the caller is a `handler` or
+    /// `irqcontrol` callback of the registration, which has an interrupt.
+    unsafe fn irq_line(info: *mut bindings::uio_info) -> IrqLine {
+        // SAFETY: `info` is valid (the caller's contract); its `irq` is the
+        // Linux IRQ number `new` stored (it has an interrupt), and the UIO
+        // core holds it requested while the callback runs.
+        // CAST: `new` stored a `u32`.
+        IrqLine(unsafe { (*info).irq } as u32)
+    }
+
     unsafe extern "C" fn handler_callback(
         _irq: c_int,
         info: *mut bindings::uio_info,
@@ -182,7 +222,9 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         // to a live `Registration` until its `drop` has unregistered it (and
         // thereby freed the IRQ).
         let this = unsafe { Self::from_info(info) };
-        match this.handler.handle_irq() {
+        // SAFETY: As above; this is the `handler` callback, set only with an IRQ.
+        let line = unsafe { Self::irq_line(info) };
+        match this.handler.handle_irq(&line) {
             IrqReturn::Handled => bindings::irqreturn::IRQ_HANDLED,
             IrqReturn::None => bindings::irqreturn::IRQ_NONE,
         }
@@ -192,7 +234,9 @@ impl<'bound, T: Handler + 'bound> Registration<'bound, T> {
         // SAFETY: As in `handler_callback`; the UIO core calls `irqcontrol` under
         // its `info_lock` only while `info` is registered.
         let this = unsafe { Self::from_info(info) };
-        match this.handler.irqcontrol(on != 0) {
+        // SAFETY: As above; `irqcontrol` is set only with an IRQ.
+        let line = unsafe { Self::irq_line(info) };
+        match this.handler.irqcontrol(on != 0, &line) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }

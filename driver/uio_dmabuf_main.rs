@@ -3,15 +3,17 @@
 //! uio_dmabuf: a UIO driver that lets userspace drivers DMA into imported
 //! dma-bufs.
 //!
-//! The PCI driver ([`pci_driver`]) exposes a device's BARs and interrupt through
-//! UIO. The misc device `/dev/uio-dmabuf` ([`file`]) imports dma-bufs from any
-//! exporter for a device named by an open fd of its `/dev/uioN`: it attaches
-//! them to the PCI device (so IOMMU and swiotlb apply), maps them, and returns
-//! every DMA segment. Imports belong to the open file and are torn down on
-//! close, process death and device unbind.
+//! The PCI driver ([`pci_driver`]) and the platform driver ([`platform_driver`])
+//! expose a device's memory regions and interrupt through UIO. The misc device
+//! `/dev/uio-dmabuf` ([`file`]) imports dma-bufs from any exporter for a device
+//! named by an open fd of its `/dev/uioN`: it attaches them to that device (so
+//! IOMMU, swiotlb and the device's cache coherence apply), maps them, and
+//! returns every DMA segment. Imports belong to the open file and are torn down
+//! on close, process death and device unbind.
 //!
 //! Layout: thin `unsafe` abstractions over C APIs ([`uio`], [`dma_buf`],
-//! [`pci_ext`], [`chrdev`], [`raw`], [`bindings`]) and safe driver logic on top.
+//! [`pci_ext`], [`platform_ext`], [`dma_ext`], [`page_tail`], [`chrdev`], [`raw`],
+//! [`bindings`]) and safe driver logic on top.
 //! Outside those, `unsafe` appears only where the kernel crate demands it of
 //! any user, each with its `// SAFETY:` argument: the module-wide lock's
 //! one-time initialisation ([`registry`]), the proof that a guarded device is
@@ -25,6 +27,7 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     pci,
+    platform,
     prelude::*,
     InPlaceModule, //
 };
@@ -33,11 +36,17 @@ mod bindings;
 mod chrdev;
 mod device;
 mod dma_buf;
+mod dma_ext;
 mod file;
 mod handles;
 mod import;
+mod page_tail;
 mod pci_driver;
 mod pci_ext;
+mod pci_uio_ops;
+mod platform_driver;
+mod platform_ext;
+mod platform_uio_ops;
 mod raw;
 mod registry;
 mod segments;
@@ -45,7 +54,6 @@ mod stats;
 mod task;
 mod uapi;
 mod uio;
-mod uio_ops;
 
 module! {
     type: UioDmabufModule,
@@ -57,7 +65,7 @@ module! {
     params: {
         dma_bits: u32 {
             default: 0,
-            description: "DMA mask width in bits for every bound device (0: 28 for QEMU edu, 32 for others)",
+            description: "DMA mask width in bits for every bound device (0: 28 for QEMU edu, 32 for other PCI devices, the platform bus's for platform devices)",
         },
         max_segment_size: u32 {
             default: 4294967295,
@@ -95,14 +103,16 @@ impl Drop for RegistryGuard {
 struct UioDmabufModule {
     // Drop order is declaration order: the debugfs files (which read the
     // registry), the import front-end (no file can be open then: each holds a
-    // module reference), the PCI driver (unbinding every device), then the
-    // registry's memory.
+    // module reference), the PCI and platform drivers (unbinding every
+    // device), then the registry's memory.
     #[pin]
     _debugfs: stats::Debugfs,
     #[pin]
     _misc: MiscDeviceRegistration<file::OpenFile>,
     #[pin]
     _pci: driver::Registration<pci::Adapter<pci_driver::UioDmabufDriver>>,
+    #[pin]
+    _platform: driver::Registration<platform::Adapter<platform_driver::UioDmabufPlatformDriver>>,
     _registry: RegistryGuard,
 }
 
@@ -115,6 +125,7 @@ impl InPlaceModule for UioDmabufModule {
             _debugfs <- stats::Debugfs::new(),
             _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uio-dmabuf" }),
             _pci <- driver::Registration::new(c"uio_dmabuf", module),
+            _platform <- driver::Registration::new(c"uio_dmabuf", module),
             _registry: RegistryGuard,
         })
     }

@@ -54,6 +54,13 @@ struct uio_dmabuf_segment {
  * otherwise get addresses it truncates.
  */
 #define UIO_DMABUF_INFO_UNREACHABLE_MEMORY (1u << 1)
+/*
+ * The device's DMA is not cache-coherent with the CPUs (arm64 platform devices
+ * without "dma-coherent", for one): SYNC does the cache maintenance, so every
+ * CPU access to a buffer the device reads or writes must be bracketed by SYNC
+ * as described at UIO_DMABUF_IOC_SYNC.
+ */
+#define UIO_DMABUF_INFO_NONCOHERENT (1u << 2)
 
 /*
  * UIO_DMABUF_IOC_INFO: what the device behind uio_fd can address, and the

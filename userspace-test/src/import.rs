@@ -54,6 +54,9 @@ pub struct DeviceInfo {
     /// RAM lies beyond the device's mask and nothing (IOMMU, swiotlb) brings
     /// it within reach: the driver refuses imports with `ERANGE`.
     pub unreachable_memory: bool,
+    /// The device's DMA is not cache-coherent: SYNC around every CPU access
+    /// to a buffer it uses.
+    pub noncoherent: bool,
     /// Per-file limit of live imports.
     pub max_imports: u32,
     /// Per-file limit of imported bytes.
@@ -160,6 +163,7 @@ impl ImportDevice {
             max_segment_size: args.max_segment_size,
             iommu: args.flags & uapi::UIO_DMABUF_INFO_IOMMU != 0,
             unreachable_memory: args.flags & uapi::UIO_DMABUF_INFO_UNREACHABLE_MEMORY != 0,
+            noncoherent: args.flags & uapi::UIO_DMABUF_INFO_NONCOHERENT != 0,
             max_imports: args.max_imports,
             max_mapped_bytes: args.max_mapped_bytes,
             max_device_imports: args.max_device_imports,

@@ -15,7 +15,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
 use crate::error::{check_range, Error, Result};
@@ -31,11 +31,19 @@ impl Uio {
     /// Opens the UIO device of the PCI device at `pci_address` (e.g.
     /// `0000:00:03.0`).
     pub fn for_pci_device(pci_address: &str) -> Result<Self> {
-        let dir = Path::new("/sys/bus/pci/devices")
-            .join(pci_address)
-            .join("uio");
-        let name = fs::read_dir(&dir)
-            .map_err(|e| Error::from_io("read /sys/bus/pci/devices/*/uio", &e))?
+        Self::for_device(Path::new("/sys/bus/pci/devices").join(pci_address))
+    }
+
+    /// Opens the UIO node of the platform device named `name` (e.g.
+    /// `fd500000.dma-controller`) bound to `uio_dmabuf`.
+    pub fn for_platform_device(name: &str) -> Result<Self> {
+        Self::for_device(Path::new("/sys/bus/platform/devices").join(name))
+    }
+
+    /// Opens the UIO node of the device whose sysfs directory is `dev`.
+    fn for_device(dev: PathBuf) -> Result<Self> {
+        let name = fs::read_dir(dev.join("uio"))
+            .map_err(|e| Error::from_io("read /sys/bus/*/devices/*/uio", &e))?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .find(|n| n.starts_with("uio"))

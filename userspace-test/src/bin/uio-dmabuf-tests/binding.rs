@@ -488,16 +488,6 @@ pub(crate) fn t_interrupt_not_connected(env: &Env) -> Outcome {
     Ok(())
 }
 
-/// Lines of /proc/iomem that name `what`.
-fn iomem_lines(what: &str) -> Result<Vec<String>, String> {
-    Ok(fs::read_to_string("/proc/iomem")
-        .map_err(|e| format!("/proc/iomem: {e}"))?
-        .lines()
-        .filter(|l| l.contains(what))
-        .map(|l| l.trim().to_string())
-        .collect())
-}
-
 pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
     // QEMU's pci-testdev with a 256-byte memory BAR2 (qemu/run --device
     // pci-testdev,membar=256), bound through driver_override: the rest of the

@@ -37,7 +37,8 @@ macro_rules! ok {
 pub(crate) struct Env {
     /// PCI addresses of the devices bound to uio_dmabuf at start.
     pub(crate) devices: Vec<String>,
-    /// Guest booted with intel_iommu=on.
+    /// An IOMMU translates the devices' DMA (intel-iommu on x86, SMMUv3 on
+    /// arm64): the kernel made IOMMU groups.
     pub(crate) iommu: bool,
     /// Guest booted with swiotlb=force: every mapping is bounced.
     pub(crate) swiotlb: bool,
@@ -55,7 +56,8 @@ impl Env {
         let words: Vec<&str> = cmdline.split_whitespace().collect();
         Ok(Env {
             devices,
-            iommu: words.contains(&"intel_iommu=on"),
+            iommu: fs::read_dir("/sys/kernel/iommu_groups")
+                .is_ok_and(|mut groups| groups.next().is_some()),
             swiotlb: words.contains(&"swiotlb=force"),
             dma_bits: words
                 .iter()
@@ -63,6 +65,29 @@ impl Env {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
         })
+    }
+
+    /// Whether the DMA of the device at sysfs `path` is cache-coherent, as the
+    /// kernel decides it: always on x86; elsewhere from the device tree, the
+    /// `dma-coherent` or `dma-noncoherent` property nearest to the device
+    /// (its node's, else its parents'), non-coherent without either.
+    pub(crate) fn dma_coherent(path: &str) -> bool {
+        if cfg!(target_arch = "x86_64") {
+            return true;
+        }
+        let mut dir = fs::canonicalize(path).unwrap_or_default();
+        loop {
+            let node = dir.join("of_node");
+            if node.join("dma-coherent").exists() {
+                return true;
+            }
+            if node.join("dma-noncoherent").exists() {
+                return false;
+            }
+            if !dir.pop() {
+                return false;
+            }
+        }
     }
 
     /// The width of the bound edus' DMA mask: the `dma_bits` parameter, or
@@ -169,6 +194,16 @@ pub(crate) fn counter(name: &str) -> Result<u64, String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
         .ok_or(format!("no counter {name}"))
+}
+
+/// Lines of /proc/iomem that name `what`.
+pub(crate) fn iomem_lines(what: &str) -> Result<Vec<String>, String> {
+    Ok(fs::read_to_string("/proc/iomem")
+        .map_err(|e| format!("/proc/iomem: {e}"))?
+        .lines()
+        .filter(|l| l.contains(what))
+        .map(|l| l.trim().to_string())
+        .collect())
 }
 
 pub(crate) fn sh(cmd: &str) -> Result<String, String> {

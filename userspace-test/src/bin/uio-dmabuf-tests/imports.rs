@@ -31,6 +31,12 @@ pub(crate) fn t_info(env: &Env) -> Outcome {
         info.unreachable_memory == env.unreachable_memory(),
         "unreachable-memory flag {info:?}"
     );
+    let sysfs_path = format!("/sys/bus/pci/devices/{}", env.first()?);
+    check!(
+        info.noncoherent != Env::dma_coherent(&sysfs_path),
+        "noncoherent flag {} for {sysfs_path}",
+        info.noncoherent
+    );
     check!(
         info.max_segment_size == u32::MAX as u64,
         "max segment {:#x}",

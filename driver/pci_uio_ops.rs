@@ -25,24 +25,23 @@ use kernel::{
 use crate::{
     device::DeviceState,
     pci_ext,
-    registry,
     uio, //
 };
 
-/// UIO callbacks of one bound device.
-pub(crate) struct UioOps<'bound> {
+/// UIO callbacks of one bound PCI device.
+pub(crate) struct PciUioOps<'bound> {
     pdev: &'bound pci::Device<Bound>,
     state: Arc<DeviceState>,
 }
 
-impl<'bound> UioOps<'bound> {
+impl<'bound> PciUioOps<'bound> {
     pub(crate) fn new(pdev: &'bound pci::Device<Bound>, state: Arc<DeviceState>) -> Self {
         Self { pdev, state }
     }
 }
 
-impl uio::Handler for UioOps<'_> {
-    fn handle_irq(&self) -> IrqReturn {
+impl uio::Handler for PciUioOps<'_> {
+    fn handle_irq(&self, _line: &uio::IrqLine) -> IrqReturn {
         if pci_ext::check_and_mask_intx(self.pdev) {
             IrqReturn::Handled
         } else {
@@ -50,28 +49,15 @@ impl uio::Handler for UioOps<'_> {
         }
     }
 
-    fn irqcontrol(&self, on: bool) -> Result {
+    fn irqcontrol(&self, on: bool, _line: &uio::IrqLine) -> Result {
         self.state.control(|_| pci_ext::set_intx(self.pdev, on))
     }
 
     fn open(&self) -> Result {
-        self.state.control(|control| {
-            if control.opened() {
-                pci_ext::set_master(self.pdev);
-            }
-        })
+        self.state.uio_opened(|| pci_ext::set_master(self.pdev))
     }
 
     fn release(&self) {
-        // After unbind has begun the device is unbind's: it cleared bus
-        // mastering and revokes every import itself.
-        let _ = self.state.control(|control| {
-            if control.closed() {
-                pci_ext::clear_master(self.pdev);
-                // Under the lock: no open turns mastering on again until the
-                // buffers the device might still have been writing are gone.
-                registry::for_each_file(|file| file.release_orphans_of(&self.state));
-            }
-        });
+        self.state.uio_closed(|| pci_ext::clear_master(self.pdev));
     }
 }

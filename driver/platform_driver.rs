@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The platform driver: binds platform devices (an FPGA's DMA engine or
+//! custom IP block, described in the device tree), exposes their memory
+//! resources and first interrupt through UIO, imports dma-bufs for them as
+//! for PCI devices, and tears the device's imports down on unbind.
+//!
+//! Binding. The driver carries no compatible string of its own: the device
+//! tree nodes it binds are those whose compatible the `of_id` module
+//! parameter names (as `uio_pdrv_genirq` takes it), and any platform device
+//! can be bound by name through its `driver_override`.
+//!
+//! DMA. Imports are attached to the platform device itself, so whatever the
+//! device tree says of its DMA applies: `dma-coherent` (without it, an arm64
+//! device is non-coherent and SYNC does the cache maintenance), `dma-ranges`
+//! (the bus's limit and offset) and `iommus` (an SMMU translates). The DMA
+//! mask is the one the platform core and the device tree set (32 bits unless
+//! `dma-ranges` narrows it), or `dma_bits` wide if that parameter is set.
+//!
+//! Stopping DMA. A platform device has no bus-master bit: neither unbind nor
+//! the close of its last `/dev/uioN` file can stop a DMA userspace left
+//! running. Unbind still waits for every mapping to go and the imports of
+//! dead processes are kept until the last `/dev/uioN` file closes, as for PCI,
+//! but a transfer still running then reaches memory that is unmapped: the
+//! userspace driver must stop its engine before it closes `/dev/uioN`.
+
+use kernel::{
+    device::{
+        Bound,
+        Core, //
+    },
+    irq::IrqRequest,
+    of,
+    platform,
+    prelude::*,
+    sync::Arc, //
+};
+
+use crate::{
+    device::DeviceState,
+    dma_ext,
+    module_parameters,
+    page_tail::{
+        DeviceMaps,
+        PageTailReservation, //
+    },
+    platform_ext,
+    platform_uio_ops::PlatformUioOps,
+    registry,
+    uio, //
+};
+
+pub(crate) struct UioDmabufPlatformDriver;
+
+/// What the driver keeps for a bound platform device; as for PCI devices
+/// (see [`crate::pci_driver::BoundDevice`]), each side effect of probe is a
+/// member that undoes itself on drop, in the reverse order of probe's.
+#[pin_data]
+pub(crate) struct BoundPlatformDevice<'bound> {
+    listing: registry::Listing,
+    #[pin]
+    uio: uio::Registration<'bound, PlatformUioOps>,
+    _page_tails: KVec<PageTailReservation>,
+    state: Arc<DeviceState>,
+    _dma: dma_ext::DmaSettings,
+}
+
+/// The device's memory resources as UIO maps, named after them.
+fn memory_maps<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<DeviceMaps<'bound>> {
+    let mut maps = DeviceMaps::new();
+    for index in 0.. {
+        let Some(res) = pdev.resource_by_index(index) else {
+            break;
+        };
+        let (phys, size) = (res.start(), res.size());
+        if size > 0 {
+            let name = res.name().unwrap_or(c"unnamed");
+            maps.push(pdev.as_ref(), name, phys, size, || {
+                platform_ext::reserve_page_tail(pdev, index, phys, size)
+            })?;
+        }
+    }
+    Ok(maps)
+}
+
+/// The device's first interrupt, if it has one that can serve as a UIO
+/// interrupt: `EPROBE_DEFER` while its interrupt controller is not ready.
+fn first_irq<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<Option<IrqRequest<'bound>>> {
+    let irq = match pdev.optional_irq_by_index(0) {
+        Ok(irq) => irq,
+        Err(e) if e == ENXIO => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !platform_ext::maskable_in_handler(&irq) {
+        dev_warn!(
+            pdev.as_ref(),
+            "uio_dmabuf: IRQ {} cannot be masked from its handler (its interrupt controller \
+             sleeps or nests it in a thread): bound without interrupt\n",
+            irq.irq()
+        );
+        return Ok(None);
+    }
+    Ok(Some(irq))
+}
+
+impl platform::Driver for UioDmabufPlatformDriver {
+    type IdInfo = ();
+    type Data<'bound> = BoundPlatformDevice<'bound>;
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&platform_ext::OfIdParamTable);
+
+    fn probe<'bound>(
+        pdev: &'bound platform::Device<Core<'_>>,
+        _id_info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        // Runs once the driver core has allocated the data, so that its
+        // failure comes before any side effect.
+        pin_init::pin_init_scope(move || {
+            let bits = match module_parameters::dma_bits.value() {
+                0 => None,
+                bits => Some(bits),
+            };
+            let bound: &'bound platform::Device<Bound> = pdev;
+            // First, so that a deferred probe has done nothing yet.
+            let irq_request = first_irq(bound)?;
+            let irq = irq_request.as_ref().map(IrqRequest::irq);
+            let dma_settings = dma_ext::DmaSettings::configure(pdev, bits)?;
+            let DeviceMaps { maps, tails } = memory_maps(bound)?;
+            let state = DeviceState::for_bound(bound.as_ref())?;
+            let dma = state.dma();
+            let module = kernel::module::this_module::<crate::UioDmabufModule>();
+            Ok(try_pin_init!(BoundPlatformDevice {
+                _dma: dma_settings,
+                state: state.clone(),
+                _page_tails: tails,
+                // Not shared: the handler masks the line.
+                uio <- uio::Registration::new(
+                    bound.as_ref(),
+                    module,
+                    c"uio_dmabuf",
+                    &maps,
+                    irq.map(|irq| (irq, 0)),
+                    PlatformUioOps::new(state.clone())?,
+                ),
+                listing: {
+                    state.set_uio(uio.devt(), uio.uio_device());
+                    registry::Listing::new(state.clone())?
+                },
+                _: {
+                    // Once requested: freeing the IRQ clears it again.
+                    if let Some(irq) = &irq_request {
+                        platform_ext::unlazy_if_level(irq);
+                    }
+                    dev_info!(
+                        pdev.as_ref(),
+                        "uio_dmabuf: {} memory region(s), IRQ {}, DMA mask {:#x}, {}{}\n",
+                        maps.len(),
+                        irq.unwrap_or(0),
+                        dma.mask,
+                        if dma.coherent {
+                            "coherent"
+                        } else {
+                            "non-coherent"
+                        },
+                        if dma.translated {
+                            ", IOMMU-translated"
+                        } else {
+                            ""
+                        }
+                    );
+                },
+            }))
+        })
+    }
+
+    fn unbind<'bound>(_pdev: &'bound platform::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // Nothing stops the device's DMA (module docs); irqcontrol and opens
+        // of /dev/uioN are refused from here on all the same.
+        this.state.unbind(&this.listing, || ());
+    }
+}

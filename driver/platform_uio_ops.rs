@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The UIO callbacks of a bound platform device.
+//!
+//! Interrupts follow the UIO semantics of platform devices (as
+//! `uio_pdrv_genirq` has them): the line is not shared; the top half masks it
+//! at the interrupt controller and claims the interrupt, userspace counts it
+//! through `read()` on `/dev/uioN`, acknowledges it at the device, and writes 1
+//! to `/dev/uioN` to unmask the line again (0 masks it). Once unbind has begun
+//! that write fails with `ENODEV`, as for PCI devices.
+//!
+//! A platform device has nothing like PCI's bus mastering that the driver
+//! could turn off: the files of `/dev/uioN` are counted as for PCI, and the
+//! imports that processes which died left for the device are released when
+//! the last one closes, but whatever DMA userspace left running is not stopped
+//! (see [`crate::platform_driver`]).
+
+use kernel::{
+    irq::IrqReturn,
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        Arc,
+        SpinLockIrq, //
+    },
+};
+
+use crate::{
+    device::DeviceState,
+    uio::{
+        self,
+        IrqLine, //
+    },
+};
+
+/// UIO callbacks of one bound platform device.
+pub(crate) struct PlatformUioOps {
+    state: Arc<DeviceState>,
+    /// Whether this driver has the line masked (one level of the interrupt
+    /// core's disable depth, never more): the handler and irqcontrol, on any
+    /// CPU, test and change it together with the mask, so that enables and
+    /// disables stay balanced.
+    masked: Arc<SpinLockIrq<bool>>,
+}
+
+impl PlatformUioOps {
+    pub(crate) fn new(state: Arc<DeviceState>) -> Result<Self> {
+        Ok(Self {
+            state,
+            masked: Arc::pin_init(new_spinlock_irq!(false), GFP_KERNEL)?,
+        })
+    }
+
+    /// Masks (`true`) or unmasks the line unless it is so already.
+    fn set_masked(&self, line: &IrqLine, mask: bool) {
+        let mut masked = self.masked.lock();
+        if *masked != mask {
+            *masked = mask;
+            if mask {
+                line.disable_nosync();
+            } else {
+                line.enable();
+            }
+        }
+    }
+}
+
+impl uio::Handler for PlatformUioOps {
+    fn handle_irq(&self, line: &IrqLine) -> IrqReturn {
+        // The line is ours alone: the interrupt is the device's.
+        self.set_masked(line, true);
+        IrqReturn::Handled
+    }
+
+    fn irqcontrol(&self, on: bool, line: &IrqLine) -> Result {
+        self.state.control(|_| self.set_masked(line, !on))
+    }
+
+    fn open(&self) -> Result {
+        self.state.uio_opened(|| ())
+    }
+
+    fn release(&self) {
+        self.state.uio_closed(|| ());
+    }
+}
