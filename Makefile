@@ -26,7 +26,7 @@ UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
 .PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
-	fmt-check unit-test check-guest soak bench bench-image fmt qemu-shell clean
+	fmt-check unit-test check-guest soak bench bench-image initramfs-arm64 fmt qemu-shell clean
 
 all: module
 
@@ -72,8 +72,8 @@ demo: initramfs
 	$(TOP)/qemu/run --profile default -- /usr/share/uio-dmabuf/demo.sh
 
 # Everything, counted in one "N passed, N failed" line: the host checks of
-# check-host, then the guest suite of check-guest.
-check: initramfs
+# check-host, then the guest suite of check-guest, x86 and arm64.
+check: initramfs initramfs-arm64
 	$(TOP)/qemu/suite --host
 
 # Rust sources formatted as the kernel formats its own (driver/.rustfmt.toml is
@@ -92,7 +92,7 @@ fmt-check: deps
 unit-test: deps
 	cd $(UT) && $(CARGO) test --locked
 
-check-guest: initramfs
+check-guest: initramfs initramfs-arm64
 	$(TOP)/qemu/suite
 
 # A long fuzzer run: two workers, the call-heavy mix (most steps are ioctls on
@@ -136,6 +136,40 @@ bench: bench-image
 		sed -n 's/^BENCH-JSON //p' $(TOP)/build/bench-$$p.log >$(TOP)/build/bench-$$p.json; \
 	done
 	$(S)/bench-report $(TOP)/docs no-iommu=$(TOP)/build/bench-wide.json iommu=$(TOP)/build/bench-iommu.json
+
+# The arm64 guest image (KERNEL_ARCH=arm64, booted by `qemu/run --arch arm64`):
+# the arm64 debug kernel, and the module and test modules built against it from
+# a copy of their sources (the x86 objects in the tree stay as they are), the
+# userspace programs and the C header test cross-built for aarch64 (the
+# standard library from Debian's arm64 libstd-rust-web-dev, see scripts/deps;
+# built with the kernel's rustc, since that library is its release's, in a
+# target directory of their own so the host builds' stay valid),
+# the project's device trees compiled by dtc.
+ARM64_TREE := $(TOP)/build/arm64-tree
+ARM64_KDIR = $(shell KERNEL_ARCH=arm64 $(S)/kernel-dir)
+ARM64_KMAKE_FLAGS = $(shell KERNEL_ARCH=arm64 $(S)/kernel-make-vars)
+ARM64_TARGET := aarch64-unknown-linux-gnu
+ARM64_SYSROOT = $(shell source $(S)/common.sh && echo $$ARM64_SYSROOT)
+# clang and lld cross-compile and link for aarch64 against Debian's cross libc
+# and libgcc (libc6-dev-arm64-cross, libgcc-12-dev-arm64-cross).
+ARM64_CC := --target=aarch64-linux-gnu -fuse-ld=lld
+ARM64_LINK := -C link-arg=--target=aarch64-linux-gnu -C link-arg=-fuse-ld=lld
+initramfs-arm64: deps
+	KERNEL_ARCH=arm64 $(S)/build-kernel >/dev/null
+	rm -rf $(ARM64_TREE) && mkdir -p $(ARM64_TREE)
+	git -C $(TOP) ls-files --cached --others --exclude-standard -- Kbuild driver uapi qemu/testmod \
+		| cpio -pdm --quiet $(ARM64_TREE)
+	$(MAKE) -C $(ARM64_KDIR) M=$(ARM64_TREE) $(ARM64_KMAKE_FLAGS) modules
+	$(MAKE) -C $(ARM64_KDIR) M=$(ARM64_TREE)/qemu/testmod $(ARM64_KMAKE_FLAGS) modules
+	cd $(UT) && RUSTC=$(shell source $(S)/common.sh && echo $$KRUSTC) \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=clang-19 \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="--sysroot $(ARM64_SYSROOT) -C target-feature=+crt-static $(ARM64_LINK)" \
+		CARGO_TARGET_DIR=$(UT)/target/arm64 $(CARGO) build --release --locked --target $(ARM64_TARGET)
+	clang-19 $(ARM64_CC) $(CFLAGS_UAPI) -static -o $(TOP)/build/uapi-test-arm64 $(UT)/c/uapi-test.c
+	for dts in $(TOP)/qemu/dts/*.dts; do \
+		dtc -q -I dts -O dtb -o $(TOP)/build/$$(basename $$dts .dts).dtb $$dts || exit 1; \
+	done
+	KERNEL_ARCH=arm64 MODULE_TREE=$(ARM64_TREE) $(S)/mkinitramfs
 
 qemu-shell: initramfs
 	$(TOP)/qemu/run --shell

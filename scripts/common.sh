@@ -40,9 +40,19 @@ as_root() {
 # Bump when the way the kernel is built changes in a way the inputs below miss.
 KERNEL_RECIPE=1
 
+# The architecture of the test kernel and guest: x86_64 (QEMU q35, the
+# default) or arm64 (QEMU xlnx-zcu102 and virt), cross-built with the same
+# clang/LLVM and rustc.
+KERNEL_ARCH=${KERNEL_ARCH:-x86_64}
+case "$KERNEL_ARCH" in
+x86_64 | arm64) ;;
+*) die "KERNEL_ARCH is 'x86_64' or 'arm64', not '$KERNEL_ARCH'" ;;
+esac
+
 # make variables for everything built against the test kernel (kernel and module).
 kmake_vars() {
 	printf '%s\n' "LLVM=$LLVM_SUFFIX" "RUSTC=$KRUSTC" "HOSTRUSTC=$KRUSTC" "BINDGEN=$KBINDGEN"
+	[ "$KERNEL_ARCH" = x86_64 ] || echo "ARCH=$KERNEL_ARCH"
 }
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${LLVM_SUFFIX}/lib}
 
@@ -58,25 +68,43 @@ kernel_source_deb() {
 # measures the driver rather than the debug instrumentation.
 KERNEL_FLAVOUR=${KERNEL_FLAVOUR:-debug}
 
-# The config fragment of $KERNEL_FLAVOUR, applied on top of tinyconfig.
+# The config fragment of $KERNEL_FLAVOUR for $KERNEL_ARCH, applied on top of
+# tinyconfig: the common part, the architecture's, then the debug section (or
+# the benchmark kernel's instead).
 kernel_fragment() {
+	local common=$TOP/qemu/kernel.config
+	sed '/^# Tests and debugging:/,$d' "$common"
+	cat "$TOP/qemu/kernel-$KERNEL_ARCH.config"
 	case "$KERNEL_FLAVOUR" in
-	debug) cat "$TOP/qemu/kernel.config" ;;
-	bench)
-		sed '/^# Tests and debugging:/,$d' "$TOP/qemu/kernel.config"
-		cat "$TOP/qemu/kernel-bench.config"
-		;;
+	debug) sed -n '/^# Tests and debugging:/,$p' "$common" ;;
+	bench) cat "$TOP/qemu/kernel-bench.config" ;;
 	*) die "KERNEL_FLAVOUR is 'debug' or 'bench', not '$KERNEL_FLAVOUR'" ;;
 	esac
 }
 
-# The guest image that goes with the $KERNEL_FLAVOUR kernel (scripts/mkinitramfs).
+# The guest image that goes with the $KERNEL_FLAVOUR kernel for $KERNEL_ARCH
+# (scripts/mkinitramfs): build/initramfs[-arm64][-bench].cpio.
 initramfs_path() {
-	case "$KERNEL_FLAVOUR" in
-	debug) echo "$TOP/build/initramfs.cpio" ;;
-	*) echo "$TOP/build/initramfs-$KERNEL_FLAVOUR.cpio" ;;
+	local name=initramfs
+	[ "$KERNEL_ARCH" = x86_64 ] || name+=-$KERNEL_ARCH
+	[ "$KERNEL_FLAVOUR" = debug ] || name+=-$KERNEL_FLAVOUR
+	echo "$TOP/build/$name.cpio"
+}
+
+# The kernel image QEMU boots, inside the build directory.
+kernel_image() {
+	case "$KERNEL_ARCH" in
+	x86_64) echo "$(kernel_build_dir)/arch/x86/boot/bzImage" ;;
+	arm64) echo "$(kernel_build_dir)/arch/arm64/boot/Image" ;;
 	esac
 }
+
+# Userspace for an arm64 guest, cross-built from Debian packages only: the
+# aarch64 standard library of the installed rustc-web (libstd-rust-web-dev for
+# arm64, unpacked by `make deps` into a sysroot beside the host's) and
+# busybox-static for arm64.
+ARM64_SYSROOT=$CACHE/arm64/rust-sysroot
+ARM64_BUSYBOX=$CACHE/arm64/busybox
 
 # The build directory of the test kernel: one per source version, config fragment
 # and toolchain, so a change of any of them builds afresh and nothing else does.
@@ -84,6 +112,7 @@ kernel_build_dir() {
 	local key
 	key=$({
 		basename "$(kernel_source_deb)"
+		[ "$KERNEL_ARCH" = x86_64 ] || echo "arch $KERNEL_ARCH"
 		kernel_fragment
 		"$KRUSTC" --version
 		"clang$LLVM_SUFFIX" --version | head -n1
