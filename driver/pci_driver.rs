@@ -10,23 +10,18 @@ use kernel::{
         Core, //
     },
     pci,
-    prelude::*,
-    sync::Arc, //
+    prelude::*, //
 };
 
 use crate::{
     bindings,
+    bound::BoundDevice,
     device::DeviceState,
     dma_ext,
     module_parameters,
-    page_tail::{
-        DeviceMaps,
-        PageTailReservation, //
-    },
+    page_tail::DeviceMaps,
     pci_ext,
     pci_uio_ops::PciUioOps, //
-    registry,
-    uio,
 };
 
 /// QEMU's educational device.
@@ -50,22 +45,6 @@ kernel::pci_device_table!(
     @none,
     [pci::DeviceId::from_id(pci_ext::vendor(EDU_VENDOR), EDU_DEVICE as u32)]
 );
-
-/// What the driver keeps for a bound device. Each side effect of probe is a
-/// member that undoes itself on drop, so a probe that fails at any step, the
-/// PCI core's allocation of this data included (it happens before any of
-/// them), leaves nothing behind. Members drop in declaration order, the
-/// reverse of probe's: the registry entry, the UIO device (freeing the IRQ and
-/// waking readers of `/dev/uioN`), the reserved page tails, the DMA settings.
-#[pin_data]
-pub(crate) struct BoundDevice<'bound> {
-    listing: registry::Listing,
-    #[pin]
-    uio: uio::Registration<'bound, PciUioOps<'bound>>,
-    _page_tails: KVec<PageTailReservation>,
-    state: Arc<DeviceState>,
-    _dma: dma_ext::DmaSettings,
-}
 
 /// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
 /// default.
@@ -95,7 +74,7 @@ fn memory_maps(pdev: &pci::Device<Bound>) -> Result<DeviceMaps<'static>> {
 
 impl pci::Driver for UioDmabufDriver {
     type IdInfo = ();
-    type Data<'bound> = BoundDevice<'bound>;
+    type Data<'bound> = BoundDevice<'bound, PciUioOps<'bound>>;
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
     fn probe<'bound>(
@@ -110,48 +89,36 @@ impl pci::Driver for UioDmabufDriver {
             pci_ext::enable_managed(pdev)?;
             let dma_settings = dma_ext::DmaSettings::configure(pdev, Some(bits))?;
             let bound: &'bound pci::Device<Bound> = pdev;
-            let DeviceMaps { maps, tails } = memory_maps(bound)?;
+            let maps = memory_maps(bound)?;
             let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
             let state = DeviceState::for_bound(bound.as_ref())?;
-            let dma = state.dma();
-            let module = kernel::module::this_module::<crate::UioDmabufModule>();
+            let (count, dma) = (maps.maps.len(), state.dma());
+            let ops = PciUioOps::new(bound, state.clone());
             // Bus mastering stays off until /dev/uioN is opened (pci_uio_ops).
-            Ok(try_pin_init!(BoundDevice {
-                _dma: dma_settings,
-                state: state.clone(),
-                _page_tails: tails,
-                uio <- uio::Registration::new(
-                    bound.as_ref(),
-                    module,
-                    c"uio_dmabuf",
-                    &maps,
-                    irq,
-                    PciUioOps::new(bound, state.clone()),
+            Ok(
+                BoundDevice::new(bound.as_ref(), dma_settings, state, maps, irq, ops).pin_chain(
+                    move |_| {
+                        dev_info!(
+                            pdev.as_ref(),
+                            "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}{}\n",
+                            count,
+                            irq.map_or(0, |(irq, _)| irq),
+                            bits,
+                            if dma.translated {
+                                ", IOMMU-translated"
+                            } else {
+                                ""
+                            },
+                            if dma.unreachable_memory {
+                                "; RAM beyond the mask and nothing to bounce it: imports refused (ERANGE)"
+                            } else {
+                                ""
+                            }
+                        );
+                        Ok(())
+                    },
                 ),
-                listing: {
-                    state.set_uio(uio.devt(), uio.uio_device());
-                    registry::Listing::new(state.clone())?
-                },
-                _: {
-                    dev_info!(
-                        pdev.as_ref(),
-                        "uio_dmabuf: {} memory BAR(s), IRQ {}, {}-bit DMA mask{}{}\n",
-                        maps.len(),
-                        irq.map_or(0, |(irq, _)| irq),
-                        bits,
-                        if dma.translated {
-                            ", IOMMU-translated"
-                        } else {
-                            ""
-                        },
-                        if dma.unreachable_memory {
-                            "; RAM beyond the mask and nothing to bounce it: imports refused (ERANGE)"
-                        } else {
-                            ""
-                        }
-                    );
-                },
-            }))
+            )
         })
     }
 
@@ -159,8 +126,7 @@ impl pci::Driver for UioDmabufDriver {
         // Stop the device's DMA first, with irqcontrol and /dev/uioN opens shut
         // out of the command register: whatever userspace programmed must not
         // reach memory that is about to be unmapped.
-        this.state
-            .unbind(&this.listing, || pci_ext::clear_master(pdev));
+        this.unbind(|| pci_ext::clear_master(pdev));
         // Dropping the data then undoes the rest; the driver core disables the
         // device.
     }

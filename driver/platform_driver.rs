@@ -32,38 +32,20 @@ use kernel::{
     irq::IrqRequest,
     of,
     platform,
-    prelude::*,
-    sync::Arc, //
+    prelude::*, //
 };
 
 use crate::{
+    bound::BoundDevice,
     device::DeviceState,
     dma_ext,
     module_parameters,
-    page_tail::{
-        DeviceMaps,
-        PageTailReservation, //
-    },
+    page_tail::DeviceMaps,
     platform_ext,
-    platform_uio_ops::PlatformUioOps,
-    registry,
-    uio, //
+    platform_uio_ops::PlatformUioOps, //
 };
 
 pub(crate) struct UioDmabufPlatformDriver;
-
-/// What the driver keeps for a bound platform device; as for PCI devices
-/// (see [`crate::pci_driver::BoundDevice`]), each side effect of probe is a
-/// member that undoes itself on drop, in the reverse order of probe's.
-#[pin_data]
-pub(crate) struct BoundPlatformDevice<'bound> {
-    listing: registry::Listing,
-    #[pin]
-    uio: uio::Registration<'bound, PlatformUioOps>,
-    _page_tails: KVec<PageTailReservation>,
-    state: Arc<DeviceState>,
-    _dma: dma_ext::DmaSettings,
-}
 
 /// The device's memory resources as UIO maps, named after them.
 fn memory_maps<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<DeviceMaps<'bound>> {
@@ -105,7 +87,7 @@ fn first_irq<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<Option<Irq
 
 impl platform::Driver for UioDmabufPlatformDriver {
     type IdInfo = ();
-    type Data<'bound> = BoundPlatformDevice<'bound>;
+    type Data<'bound> = BoundDevice<'bound, PlatformUioOps>;
     const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&platform_ext::OfIdParamTable);
 
     fn probe<'bound>(
@@ -124,57 +106,45 @@ impl platform::Driver for UioDmabufPlatformDriver {
             let irq_request = first_irq(bound)?;
             let irq = irq_request.as_ref().map(IrqRequest::irq);
             let dma_settings = dma_ext::DmaSettings::configure(pdev, bits)?;
-            let DeviceMaps { maps, tails } = memory_maps(bound)?;
+            let maps = memory_maps(bound)?;
             let state = DeviceState::for_bound(bound.as_ref())?;
-            let dma = state.dma();
-            let module = kernel::module::this_module::<crate::UioDmabufModule>();
-            Ok(try_pin_init!(BoundPlatformDevice {
-                _dma: dma_settings,
-                state: state.clone(),
-                _page_tails: tails,
-                // Not shared: the handler masks the line.
-                uio <- uio::Registration::new(
-                    bound.as_ref(),
-                    module,
-                    c"uio_dmabuf",
-                    &maps,
-                    irq.map(|irq| (irq, 0)),
-                    PlatformUioOps::new(state.clone())?,
-                ),
-                listing: {
-                    state.set_uio(uio.devt(), uio.uio_device());
-                    registry::Listing::new(state.clone())?
-                },
-                _: {
-                    // Once requested: freeing the IRQ clears it again.
-                    if let Some(irq) = &irq_request {
-                        platform_ext::unlazy_if_level(irq);
-                    }
-                    dev_info!(
-                        pdev.as_ref(),
-                        "uio_dmabuf: {} memory region(s), IRQ {}, DMA mask {:#x}, {}{}\n",
-                        maps.len(),
-                        irq.unwrap_or(0),
-                        dma.mask,
-                        if dma.coherent {
-                            "coherent"
-                        } else {
-                            "non-coherent"
-                        },
-                        if dma.translated {
-                            ", IOMMU-translated"
-                        } else {
-                            ""
+            let (count, dma) = (maps.maps.len(), state.dma());
+            let ops = PlatformUioOps::new(state.clone())?;
+            // Not shared: the handler masks the line.
+            let irq_flags = irq.map(|irq| (irq, 0));
+            Ok(
+                BoundDevice::new(bound.as_ref(), dma_settings, state, maps, irq_flags, ops)
+                    .pin_chain(move |_| {
+                        // Once requested: freeing the IRQ clears it again.
+                        if let Some(irq) = &irq_request {
+                            platform_ext::unlazy_if_level(irq);
                         }
-                    );
-                },
-            }))
+                        dev_info!(
+                            pdev.as_ref(),
+                            "uio_dmabuf: {} memory region(s), IRQ {}, DMA mask {:#x}, {}{}\n",
+                            count,
+                            irq.unwrap_or(0),
+                            dma.mask,
+                            if dma.coherent {
+                                "coherent"
+                            } else {
+                                "non-coherent"
+                            },
+                            if dma.translated {
+                                ", IOMMU-translated"
+                            } else {
+                                ""
+                            }
+                        );
+                        Ok(())
+                    }),
+            )
         })
     }
 
     fn unbind<'bound>(_pdev: &'bound platform::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         // Nothing stops the device's DMA (module docs); irqcontrol and opens
         // of /dev/uioN are refused from here on all the same.
-        this.state.unbind(&this.listing, || ());
+        this.unbind(|| ());
     }
 }

@@ -33,6 +33,7 @@ use kernel::{
 };
 
 mod bindings;
+mod bound;
 mod chrdev;
 mod device;
 mod dma_buf;
