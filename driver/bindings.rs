@@ -5,7 +5,9 @@
 //! locally generated items take precedence over the glob import.
 //!
 //! Only the abstraction modules ([`crate::uio`], [`crate::dma_buf`],
-//! [`crate::pci_ext`], [`crate::chrdev`]) use these.
+//! [`crate::dma_ext`], [`crate::page_tail`], [`crate::pci_ext`],
+//! [`crate::platform_ext`], [`crate::chrdev`], [`crate::task`], [`crate::raw`])
+//! call these; [`crate::uapi`] and [`crate::pci_driver`] read constants.
 
 #![allow(
     non_camel_case_types,
