@@ -108,15 +108,22 @@ soak: initramfs
 # kernel without KASAN, lockdep, DMA-API debug, kmemleak) and the module and the
 # benchmark floor module built against it from a copy of their sources, so the
 # objects built for the debug kernel stay as they are.
+# $(call build_copy,TREE,KDIR,KMAKE_FLAGS,SUBDIR): copies the module sources
+# and SUBDIR (a directory of test modules) into TREE and builds both against
+# the kernel in KDIR.
+define build_copy
+	rm -rf $(1) && mkdir -p $(1)
+	git -C $(TOP) ls-files --cached --others --exclude-standard -- Kbuild driver uapi $(4) \
+		| cpio -pdm --quiet $(1)
+	$(MAKE) -C $(2) M=$(1) $(3) modules
+	$(MAKE) -C $(2) M=$(1)/$(4) $(3) modules
+endef
+
 BENCH_TREE := $(TOP)/build/bench-tree
 BENCH_KDIR = $(shell KERNEL_FLAVOUR=bench $(S)/kernel-dir)
 bench-image: deps userspace ctest
 	KERNEL_FLAVOUR=bench $(S)/build-kernel >/dev/null
-	rm -rf $(BENCH_TREE) && mkdir -p $(BENCH_TREE)
-	git -C $(TOP) ls-files --cached --others --exclude-standard -- Kbuild driver uapi qemu/benchmod \
-		| cpio -pdm --quiet $(BENCH_TREE)
-	$(MAKE) -C $(BENCH_KDIR) M=$(BENCH_TREE) $(KMAKE_FLAGS) modules
-	$(MAKE) -C $(BENCH_KDIR) M=$(BENCH_TREE)/qemu/benchmod $(KMAKE_FLAGS) modules
+	$(call build_copy,$(BENCH_TREE),$(BENCH_KDIR),$(KMAKE_FLAGS),qemu/benchmod)
 	KERNEL_FLAVOUR=bench MODULE_TREE=$(BENCH_TREE) $(S)/mkinitramfs
 
 # Benchmarks on the benchmark kernel in a 2 GiB guest without an IOMMU (edu
@@ -156,11 +163,7 @@ ARM64_CC := --target=aarch64-linux-gnu -fuse-ld=lld
 ARM64_LINK := -C link-arg=--target=aarch64-linux-gnu -C link-arg=-fuse-ld=lld
 initramfs-arm64: deps
 	KERNEL_ARCH=arm64 $(S)/build-kernel >/dev/null
-	rm -rf $(ARM64_TREE) && mkdir -p $(ARM64_TREE)
-	git -C $(TOP) ls-files --cached --others --exclude-standard -- Kbuild driver uapi qemu/testmod \
-		| cpio -pdm --quiet $(ARM64_TREE)
-	$(MAKE) -C $(ARM64_KDIR) M=$(ARM64_TREE) $(ARM64_KMAKE_FLAGS) modules
-	$(MAKE) -C $(ARM64_KDIR) M=$(ARM64_TREE)/qemu/testmod $(ARM64_KMAKE_FLAGS) modules
+	$(call build_copy,$(ARM64_TREE),$(ARM64_KDIR),$(ARM64_KMAKE_FLAGS),qemu/testmod)
 	cd $(UT) && RUSTC=$(shell source $(S)/common.sh && echo $$KRUSTC) \
 		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=clang-19 \
 		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="--sysroot $(ARM64_SYSROOT) -C target-feature=+crt-static $(ARM64_LINK)" \
