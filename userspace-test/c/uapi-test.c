@@ -84,40 +84,48 @@ static int fail(const char *what)
 }
 
 /*
- * Opens /dev/uioN of the first PCI device bound to uio_dmabuf; its name goes
- * to `name`, its path to `dev_path` (of at least 32 bytes).
+ * Opens /dev/uioN of the first device bound to uio_dmabuf, PCI before
+ * platform; its name goes to `name`, its path to `dev_path` (of at least 32
+ * bytes). A driver directory's other entries (bind, unbind, uevent, new_id,
+ * the module link) have no uio subdirectory.
  */
 static int open_first_uio(char *name, size_t len, char *dev_path)
 {
-	const char *drv = "/sys/bus/pci/drivers/uio_dmabuf";
-	DIR *d = opendir(drv);
-	struct dirent *e;
+	static const char *const drivers[] = {
+		"/sys/bus/pci/drivers/uio_dmabuf",
+		"/sys/bus/platform/drivers/uio_dmabuf",
+	};
 	int fd = -1;
 
-	if (!d)
-		return -1;
-	while (fd < 0 && (e = readdir(d))) {
-		char path[600];
-		DIR *u;
-		struct dirent *ue;
+	for (size_t i = 0; fd < 0 && i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		DIR *d = opendir(drivers[i]);
+		struct dirent *e;
 
-		if (strchr(e->d_name, ':') == NULL)
+		if (!d)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/uio", drv, e->d_name);
-		u = opendir(path);
-		if (!u)
-			continue;
-		while ((ue = readdir(u))) {
-			if (strncmp(ue->d_name, "uio", 3) == 0) {
-				snprintf(name, len, "%s (%s)", ue->d_name, e->d_name);
-				snprintf(dev_path, 32, "/dev/%.20s", ue->d_name);
-				fd = open(dev_path, O_RDWR | O_CLOEXEC);
-				break;
+		while (fd < 0 && (e = readdir(d))) {
+			char path[600];
+			DIR *u;
+			struct dirent *ue;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/uio", drivers[i], e->d_name);
+			u = opendir(path);
+			if (!u)
+				continue;
+			while ((ue = readdir(u))) {
+				if (strncmp(ue->d_name, "uio", 3) == 0) {
+					snprintf(name, len, "%s (%s)", ue->d_name, e->d_name);
+					snprintf(dev_path, 32, "/dev/%.20s", ue->d_name);
+					fd = open(dev_path, O_RDWR | O_CLOEXEC);
+					break;
+				}
 			}
+			closedir(u);
 		}
-		closedir(u);
+		closedir(d);
 	}
-	closedir(d);
 	return fd;
 }
 

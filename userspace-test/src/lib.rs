@@ -5,7 +5,8 @@
 //! - [`import`]: the `/dev/uio-dmabuf` front-end ([`ImportDevice`], [`Import`]).
 //! - [`buffers`]: dma-buf exporters (system heap, udmabuf).
 //! - [`uio`]: `/dev/uioN` maps and interrupts; [`edu`]: QEMU's edu device;
-//!   [`selftest`]: end-to-end DMA through edu into imports.
+//!   [`zdma`]: a ZynqMP DMA channel; [`selftest`]: end-to-end DMA into imports
+//!   by either.
 //! - [`sysfs`]: which devices the driver binds; [`mmap`]: owned mappings.
 
 pub mod bench;
@@ -19,6 +20,7 @@ pub mod sysfs;
 pub mod testing;
 pub mod uapi;
 pub mod uio;
+pub mod zdma;
 
 pub use error::{Error, Result};
 pub use import::{DeviceInfo, Direction, Import, ImportDevice, ImportFlags, Segment};

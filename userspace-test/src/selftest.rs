@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! End-to-end DMA through QEMU's edu into imported dma-bufs: fill a source
-//! buffer, import it and a zeroed destination, and for every piece of every DMA
-//! segment let edu copy RAM -> its internal buffer -> RAM, waiting for each
+//! End-to-end DMA into imported dma-bufs by a device's copy engine: fill a
+//! source buffer, import it and a zeroed destination, and for every piece of
+//! every DMA segment let the engine copy source to destination, waiting for each
 //! completion by interrupt through `/dev/uioN`. Then compare byte for byte.
+//! Engines: QEMU's edu (RAM -> its internal buffer -> RAM) and a ZynqMP ZDMA
+//! channel (RAM -> RAM in simple mode).
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -17,6 +19,41 @@ use crate::error::{Error, Result};
 use crate::import::{locate, Direction, ImportDevice, ImportFlags, Segment};
 use crate::mmap::Mapping;
 use crate::uio::Uio;
+use crate::zdma::{self, Zdma};
+
+/// A device that copies between two device addresses and waits for the
+/// completion interrupt through `/dev/uioN`.
+pub trait CopyEngine {
+    /// The most bytes one [`CopyEngine::transfer`] moves.
+    fn max_transfer(&self) -> usize;
+    /// Copies `len` bytes (1 to [`CopyEngine::max_transfer`]) from device
+    /// address `src` to `dst`; returns once the device reported completion.
+    fn transfer(&self, src: u64, dst: u64, len: usize) -> Result<()>;
+}
+
+/// edu copies through its 4 KiB internal buffer: RAM to the buffer, then the
+/// buffer to RAM, each waited for by interrupt.
+impl CopyEngine for Edu<'_> {
+    fn max_transfer(&self) -> usize {
+        edu::MAX_TRANSFER
+    }
+
+    fn transfer(&self, src: u64, dst: u64, len: usize) -> Result<()> {
+        self.dma(src, 0, len, false)?;
+        self.dma(dst, 0, len, true)
+    }
+}
+
+/// A ZDMA channel copies memory to memory in one simple-mode transfer.
+impl CopyEngine for Zdma<'_> {
+    fn max_transfer(&self) -> usize {
+        zdma::MAX_TRANSFER
+    }
+
+    fn transfer(&self, src: u64, dst: u64, len: usize) -> Result<()> {
+        self.copy(src, dst, len)
+    }
+}
 
 /// Where a test buffer comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +171,8 @@ pub struct Report {
     /// Bytes copied from the source to the destination, each counted once
     /// (edu moves every byte twice: RAM to its buffer, then back to RAM).
     pub bytes_moved: usize,
+    /// Transfers programmed: one per piece (see [`pieces`]).
+    pub transfers: usize,
     /// Bytes of the destination that differ from the source afterwards.
     pub mismatches: usize,
     /// Bytes left out on purpose ([`Options::skip_segment`]).
@@ -207,11 +246,16 @@ fn mmap_count_mismatches_unsynced(fd: &OwnedFd, len: usize) -> Result<usize> {
     Ok(count_mismatches(unsafe { map.bytes() }))
 }
 
-/// The pieces `(offset, len)` edu transfers for a `size`-byte buffer whose
-/// two mappings have segment lists `a` and `b`: at most [`edu::MAX_TRANSFER`]
-/// bytes, never crossing a segment boundary of either. `EIO` if a list covers
-/// less than `size` bytes.
-pub fn pieces(a: &[Segment], b: &[Segment], size: usize) -> Result<Vec<(usize, usize)>> {
+/// The pieces `(offset, len)` an engine transfers for a `size`-byte buffer
+/// whose two mappings have segment lists `a` and `b`: at most `max` bytes (a
+/// `max` of 0 counts as 1), never crossing a segment boundary of either. `EIO`
+/// if a list covers less than `size` bytes.
+pub fn pieces(
+    a: &[Segment],
+    b: &[Segment],
+    size: usize,
+    max: usize,
+) -> Result<Vec<(usize, usize)>> {
     let mut out = Vec::new();
     let mut off = 0;
     while off < size {
@@ -220,7 +264,7 @@ pub fn pieces(a: &[Segment], b: &[Segment], size: usize) -> Result<Vec<(usize, u
         // `locate` never returns an empty run, so every piece moves forward.
         let len = usize::try_from(run_a.min(run_b))
             .unwrap_or(usize::MAX)
-            .min(edu::MAX_TRANSFER)
+            .min(max.max(1))
             .min(size - off);
         out.push((off, len));
         off += len;
@@ -236,15 +280,16 @@ fn locate_or_eio(segments: &[Segment], offset: usize) -> Result<(usize, u64, u64
     ))
 }
 
-/// Copies a `size`-byte buffer from `exporter` through edu into another one.
+/// Copies a `size`-byte buffer from `exporter` into another one with `engine`,
+/// the device behind `uio`.
 pub fn run(
     dev: &ImportDevice,
     uio: &Uio,
+    engine: &dyn CopyEngine,
     exporter: Exporter,
     size: usize,
     opts: Options,
 ) -> Result<Report> {
-    let edu = Edu::new(uio)?;
     let src_buf = exporter.allocate(size)?;
     let dst_buf = exporter.allocate(size)?;
     src_buf.fill(size, pattern_byte)?;
@@ -269,17 +314,18 @@ pub fn run(
 
     src.sync_for_device()?;
     dst.sync_for_device()?;
-    let (mut moved, mut skipped) = (0, 0);
-    for (off, len) in pieces(src.segments(), dst.segments(), size)? {
+    let (mut moved, mut skipped, mut transfers) = (0, 0, 0);
+    let max = engine.max_transfer();
+    for (off, len) in pieces(src.segments(), dst.segments(), size, max)? {
         let (_, from, _) = locate_or_eio(src.segments(), off)?;
         let (dst_segment, to, _) = locate_or_eio(dst.segments(), off)?;
         if opts.skip_segment == Some(dst_segment) {
             skipped += len;
             continue;
         }
-        edu.dma(from, 0, len, false)?;
-        edu.dma(to, 0, len, true)?;
+        engine.transfer(from, to, len)?;
         moved += len;
+        transfers += 1;
     }
     if opts.syncs != Syncs::SkipCpu {
         dst.sync_for_cpu()?;
@@ -293,6 +339,7 @@ pub fn run(
         src_segments: src.segments().len(),
         dst_segments: dst.segments().len(),
         bytes_moved: moved,
+        transfers,
         mismatches,
         bytes_skipped: skipped,
     })
@@ -309,7 +356,7 @@ mod tests {
         // a: 8 KiB + 4 KiB; b: 4 KiB + 100 bytes + the rest.
         let a = segs(&[(0x10000, 0x2000), (0x40000, 0x1000)]);
         let b = segs(&[(0x80000, 0x1000), (0x90000, 100), (0xa0000, 0x2000 - 100)]);
-        let p = pieces(&a, &b, 0x3000).unwrap();
+        let p = pieces(&a, &b, 0x3000, edu::MAX_TRANSFER).unwrap();
         assert_eq!(
             p,
             vec![
@@ -340,15 +387,30 @@ mod tests {
     #[test]
     fn pieces_stop_at_the_buffer_size_and_fail_on_short_lists() {
         let one = segs(&[(0, 1 << 20)]);
-        assert_eq!(pieces(&one, &one, 10).unwrap(), vec![(0, 10)]);
-        assert_eq!(pieces(&one, &one, 0).unwrap(), vec![]);
+        let max = edu::MAX_TRANSFER;
+        assert_eq!(pieces(&one, &one, 10, max).unwrap(), vec![(0, 10)]);
+        assert_eq!(pieces(&one, &one, 0, max).unwrap(), vec![]);
         let short = segs(&[(0, 4096)]);
         assert_eq!(
-            pieces(&one, &short, 8192).unwrap_err().errno,
+            pieces(&one, &short, 8192, max).unwrap_err().errno,
             libc::EIO,
             "a list shorter than the buffer"
         );
-        assert_eq!(pieces(&[], &one, 1).unwrap_err().errno, libc::EIO);
+        assert_eq!(pieces(&[], &one, 1, max).unwrap_err().errno, libc::EIO);
+    }
+
+    #[test]
+    fn a_large_engine_moves_whole_segments() {
+        // ZDMA's limit is far above any segment here: one piece per run of
+        // both lists, none split inside.
+        let a = segs(&[(0x10000, 0x3000), (0x40000, 0x1000)]);
+        let b = segs(&[(0x80000, 0x1000), (0x90000, 0x3000)]);
+        assert_eq!(
+            pieces(&a, &b, 0x4000, zdma::MAX_TRANSFER).unwrap(),
+            vec![(0, 0x1000), (0x1000, 0x2000), (0x3000, 0x1000)]
+        );
+        // A limit of 0 still moves forward, a byte at a time.
+        assert_eq!(pieces(&a, &b, 2, 0).unwrap(), vec![(0, 1), (1, 1)]);
     }
 
     #[test]

@@ -1,27 +1,73 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! Discovery of PCI devices bound to the `uio_dmabuf` driver through sysfs,
-//! and their PCI command register through sysfs config space.
+//! Discovery of the PCI and platform devices bound to the `uio_dmabuf` driver
+//! through sysfs, and a PCI device's command register through config space.
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-/// The kernel driver's name, as in `/sys/bus/pci/drivers/`.
+/// The kernel driver's name, as in `/sys/bus/{pci,platform}/drivers/`.
 pub const DRIVER_NAME: &str = "uio_dmabuf";
 
-/// A PCI device bound to the driver.
+/// The bus a bound device sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Bus {
+    Pci,
+    Platform,
+}
+
+impl Bus {
+    /// The bus's name in sysfs and in the CLI's output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bus::Pci => "pci",
+            Bus::Platform => "platform",
+        }
+    }
+}
+
+/// A device bound to the driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundDevice {
-    /// PCI address, e.g. `0000:00:03.0`.
-    pub address: String,
-    /// PCI vendor ID.
-    pub vendor: u16,
-    /// PCI device ID.
-    pub device: u16,
+    pub bus: Bus,
+    /// The device's name on its bus, what `--device` takes: a PCI address
+    /// (`0000:00:03.0`) or a platform device's name (`fd500000.dma-controller`).
+    pub name: String,
+    /// What the hardware is: PCI `vendor:device` in hex (`1234:11e8`); a
+    /// platform device's first device-tree `compatible` string
+    /// (`xlnx,zynqmp-dma-1.0`), `-` without a device-tree node.
+    pub id: String,
     /// The UIO node's name (`uio0`), once the driver registers one.
     pub uio: Option<String>,
+}
+
+impl BoundDevice {
+    /// The device's directory in sysfs.
+    pub fn sysfs_path(&self) -> PathBuf {
+        device_path(self.bus, &self.name)
+    }
+}
+
+/// `/sys/bus/<bus>/devices/<name>`.
+pub fn device_path(bus: Bus, name: &str) -> PathBuf {
+    Path::new("/sys/bus")
+        .join(bus.name())
+        .join("devices")
+        .join(name)
+}
+
+/// The bus of the device called `name` (a PCI address or a platform device's
+/// name) and its sysfs directory; `None` if no such device exists.
+pub fn find_device(name: &str) -> Option<(Bus, PathBuf)> {
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return None;
+    }
+    [Bus::Pci, Bus::Platform]
+        .into_iter()
+        .map(|bus| (bus, device_path(bus, name)))
+        .find(|(_, path)| path.exists())
 }
 
 /// Reads a sysfs file holding one hexadecimal number such as `0x1234`.
@@ -48,10 +94,32 @@ fn is_pci_address(name: &str) -> bool {
             .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
 }
 
-/// Lists the devices bound to `driver` below `sysfs_root` (normally `/sys`),
-/// sorted by address. A driver that is not loaded has no devices.
-pub fn bound_devices_in(sysfs_root: &Path, driver: &str) -> io::Result<Vec<BoundDevice>> {
-    let dir = sysfs_root.join("bus/pci/drivers").join(driver);
+/// The identification of the device at `path` on `bus` (see [`BoundDevice::id`]).
+fn device_id(bus: Bus, path: &Path) -> io::Result<String> {
+    Ok(match bus {
+        Bus::Pci => format!(
+            "{:04x}:{:04x}",
+            read_hex_u16(&path.join("vendor"))?,
+            read_hex_u16(&path.join("device"))?
+        ),
+        Bus::Platform => match fs::read(path.join("of_node/compatible")) {
+            Ok(list) => list
+                .split(|&b| b == 0)
+                .next()
+                .filter(|c| !c.is_empty())
+                .map_or("-".into(), |c| String::from_utf8_lossy(c).into_owned()),
+            Err(_) => "-".into(),
+        },
+    })
+}
+
+/// The devices bound to `driver` on `bus` below `sysfs_root`, sorted by name.
+fn bound_on(sysfs_root: &Path, bus: Bus, driver: &str) -> io::Result<Vec<BoundDevice>> {
+    let dir = sysfs_root
+        .join("bus")
+        .join(bus.name())
+        .join("drivers")
+        .join(driver);
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -61,10 +129,16 @@ pub fn bound_devices_in(sysfs_root: &Path, driver: &str) -> io::Result<Vec<Bound
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_pci_address(&name) {
+        let path: PathBuf = entry.path();
+        // A driver's directory also holds bind, unbind, uevent (files),
+        // new_id and remove_id (PCI) and the module link (a directory).
+        let is_device = match bus {
+            Bus::Pci => is_pci_address(&name),
+            Bus::Platform => name != "module" && path.is_dir(),
+        };
+        if !is_device {
             continue;
         }
-        let path: PathBuf = entry.path();
         let uio = match fs::read_dir(path.join("uio")) {
             Ok(mut nodes) => nodes
                 .next()
@@ -73,13 +147,22 @@ pub fn bound_devices_in(sysfs_root: &Path, driver: &str) -> io::Result<Vec<Bound
             Err(_) => None,
         };
         devices.push(BoundDevice {
-            vendor: read_hex_u16(&path.join("vendor"))?,
-            device: read_hex_u16(&path.join("device"))?,
-            address: name,
+            bus,
+            id: device_id(bus, &path)?,
+            name,
             uio,
         });
     }
-    devices.sort_by(|a, b| a.address.cmp(&b.address));
+    devices.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(devices)
+}
+
+/// Lists the devices bound to `driver` below `sysfs_root` (normally `/sys`):
+/// PCI devices by address, then platform devices by name. A driver that is
+/// not loaded has no devices.
+pub fn bound_devices_in(sysfs_root: &Path, driver: &str) -> io::Result<Vec<BoundDevice>> {
+    let mut devices = bound_on(sysfs_root, Bus::Pci, driver)?;
+    devices.extend(bound_on(sysfs_root, Bus::Platform, driver)?);
     Ok(devices)
 }
 
@@ -151,6 +234,15 @@ mod tests {
         root
     }
 
+    fn fake_platform_device(root: &Path, name: &str, compatible: Option<&[u8]>) {
+        let dev = root.join("bus/platform/drivers/uio_dmabuf").join(name);
+        fs::create_dir_all(dev.join("uio/uio2")).unwrap();
+        if let Some(c) = compatible {
+            fs::create_dir_all(dev.join("of_node")).unwrap();
+            fs::write(dev.join("of_node/compatible"), c).unwrap();
+        }
+    }
+
     #[test]
     fn lists_bound_devices_sorted_with_uio_node() {
         let root = temp_root("list");
@@ -160,26 +252,53 @@ mod tests {
         let drv = root.join("bus/pci/drivers/uio_dmabuf");
         fs::write(drv.join("bind"), "").unwrap();
         fs::create_dir_all(drv.join("module")).unwrap();
+        fake_platform_device(
+            &root,
+            "fd510000.dma-controller",
+            Some(b"xlnx,zynqmp-dma-1.0\0"),
+        );
+        fake_platform_device(&root, "uio_dmabuf_testdev", None);
+        fake_platform_device(&root, "fd500000.dma-controller", Some(b"a,b\0c,d\0"));
+        let pdrv = root.join("bus/platform/drivers/uio_dmabuf");
+        fs::write(pdrv.join("uevent"), "").unwrap();
+        fs::create_dir_all(pdrv.join("module")).unwrap();
 
         let devices = bound_devices_in(&root, "uio_dmabuf").unwrap();
+        let platform = |name: &str, id: &str| BoundDevice {
+            bus: Bus::Platform,
+            name: name.into(),
+            id: id.into(),
+            uio: Some("uio2".into()),
+        };
         assert_eq!(
             devices,
             vec![
                 BoundDevice {
-                    address: "0000:00:04.0".into(),
-                    vendor: 0x1234,
-                    device: 0x11e8,
+                    bus: Bus::Pci,
+                    name: "0000:00:04.0".into(),
+                    id: "1234:11e8".into(),
                     uio: Some("uio0".into())
                 },
                 BoundDevice {
-                    address: "0000:00:05.0".into(),
-                    vendor: 0x1234,
-                    device: 0x11e8,
+                    bus: Bus::Pci,
+                    name: "0000:00:05.0".into(),
+                    id: "1234:11e8".into(),
                     uio: None
                 },
+                platform("fd500000.dma-controller", "a,b"),
+                platform("fd510000.dma-controller", "xlnx,zynqmp-dma-1.0"),
+                platform("uio_dmabuf_testdev", "-"),
             ]
         );
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn device_names_never_leave_the_bus_directories() {
+        assert_eq!(find_device(""), None);
+        assert_eq!(find_device("../../kernel"), None);
+        assert_eq!(find_device(".."), None);
+        assert_eq!(find_device("no-such-device-anywhere"), None);
     }
 
     #[test]

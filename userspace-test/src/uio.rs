@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! UIO devices bound to `uio_dmabuf`: find `/dev/uioN`, mmap a memory map (a
-//! BAR), wait for interrupts and re-enable them.
+//! UIO devices bound to `uio_dmabuf`: find `/dev/uioN` from a PCI address or a
+//! platform device's name, mmap a memory map (a BAR, a register region), wait
+//! for interrupts and re-enable them.
 //!
 //! Written here rather than with the `uio` crate (0.6; its tokio support is an
 //! opt-in feature, so not the reason): its `map_mapping` hands out a raw
@@ -15,10 +16,11 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr::NonNull;
 
 use crate::error::{check_range, Error, Result};
+use crate::sysfs;
 
 /// An open `/dev/uioN`.
 #[derive(Debug)]
@@ -28,27 +30,21 @@ pub struct Uio {
 }
 
 impl Uio {
-    /// Opens the UIO device of the PCI device at `pci_address` (e.g.
-    /// `0000:00:03.0`).
-    pub fn for_pci_device(pci_address: &str) -> Result<Self> {
-        Self::for_device(Path::new("/sys/bus/pci/devices").join(pci_address))
-    }
-
-    /// Opens the UIO node of the platform device named `name` (e.g.
-    /// `fd500000.dma-controller`) bound to `uio_dmabuf`.
-    pub fn for_platform_device(name: &str) -> Result<Self> {
-        Self::for_device(Path::new("/sys/bus/platform/devices").join(name))
-    }
-
-    /// Opens the UIO node of the device whose sysfs directory is `dev`.
-    fn for_device(dev: PathBuf) -> Result<Self> {
-        let name = fs::read_dir(dev.join("uio"))
+    /// Opens the UIO node of the device called `name`, a PCI address
+    /// (`0000:00:03.0`) or a platform device's name (`fd500000.dma-controller`).
+    /// `ENODEV` if there is no such device or it has no UIO node.
+    pub fn for_device(name: &str) -> Result<Self> {
+        let (_, dir) = sysfs::find_device(name).ok_or(Error::new(
+            "find the device in /sys/bus/{pci,platform}/devices",
+            libc::ENODEV,
+        ))?;
+        let node = fs::read_dir(dir.join("uio"))
             .map_err(|e| Error::from_io("read /sys/bus/*/devices/*/uio", &e))?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .find(|n| n.starts_with("uio"))
             .ok_or(Error::new("find uio node", libc::ENODEV))?;
-        Self::open(&name)
+        Self::open(&node)
     }
 
     /// Opens `/dev/<name>` (e.g. `uio0`).

@@ -597,7 +597,7 @@ fn worker(seed: u64, calls: u64, jobs: u64, mix: &Mix) -> Result<Tally, String> 
     let devices = sysfs::bound_devices().unwrap_or_default();
     let uios: Vec<Uio> = devices
         .iter()
-        .filter_map(|d| Uio::for_pci_device(&d.address).ok())
+        .filter_map(|d| Uio::for_device(&d.name).ok())
         .collect();
     if uios.is_empty() {
         return Err("no device bound to uio_dmabuf".into());

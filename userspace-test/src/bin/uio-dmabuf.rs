@@ -11,25 +11,33 @@ use uio_dmabuf::bench::{self, whole, Stats};
 use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
+use uio_dmabuf::zdma::Zdma;
 use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags, Segment};
 
 const USAGE: &str = "usage: uio-dmabuf <command> [options]
 
 commands:
   list [--json]
-      devices bound to the uio_dmabuf driver: PCI address, ID, UIO node,
-      DMA mask, whether an IOMMU translates their DMA
-  import [--device PCI] [--heap system|udmabuf] [--size N[K|M|G]]
+      devices bound to the uio_dmabuf driver: name (PCI address or platform
+      device), bus, ID (PCI vendor:device or device-tree compatible), UIO node,
+      DMA mask, whether their DMA is cache-coherent and whether an IOMMU
+      translates it
+  import [--device DEV] [--heap system|udmabuf] [--size N[K|M|G]]
          [--direction bidirectional|to-device|from-device] [--contiguous] [--json]
-      allocate a buffer from an exporter, import it into the device (default:
-      the first bound one) and print its segment table
+      allocate a buffer from an exporter, import it into the device DEV (a PCI
+      address or a platform device's name as `list` shows it; default: the
+      first bound one) and print its segment table
   edu-selftest [--device PCI] [--size N[K|M]] [--skip-cpu-sync | --importer-sync-only]
                [--skip-segment N] [--json]
+  zdma-selftest [--device DEV] [same options]
       for the system heap and udmabuf: fill a buffer, import it and a zeroed one,
-      let QEMU's edu DMA every segment RAM -> device -> RAM (completion by
-      interrupt through /dev/uioN), verify byte for byte, print a table and PASS
-      or FAIL. --skip-cpu-sync leaves out every CPU-side sync of the destination,
-      our SYNC FOR_CPU and the system heap's DMA_BUF_IOCTL_SYNC (the negative
+      let the device copy every segment (QEMU's edu: RAM -> device -> RAM; a
+      ZynqMP ZDMA channel: RAM -> RAM in simple mode), waiting for each
+      completion by interrupt through /dev/uioN, SYNC, verify byte for byte,
+      print a table and PASS or FAIL. The default device is the first bound edu
+      (PCI 1234:11e8) or ZDMA channel (compatible xlnx,zynqmp-dma-1.0).
+      --skip-cpu-sync leaves out every CPU-side sync of the destination, our
+      SYNC FOR_CPU and the system heap's DMA_BUF_IOCTL_SYNC (the negative
       check: with bounce buffers the data is then stale); --importer-sync-only
       reads the system-heap destination through its mmap after SYNC FOR_CPU
       alone; --skip-segment N programs no DMA for destination segment N (a run
@@ -90,36 +98,54 @@ impl Opts {
 }
 
 /// One device of `list --json`; `uio` is null before the driver registered a
-/// UIO node, `dma_mask` and `iommu` when INFO could not be asked.
+/// UIO node, `dma_mask`, `coherent` and `iommu` when INFO could not be asked.
 #[derive(Debug, Serialize)]
 struct ListRow {
     device: String,
-    vendor: u16,
-    device_id: u16,
+    bus: &'static str,
+    id: String,
     uio: Option<String>,
     dma_mask: Option<u64>,
+    coherent: Option<bool>,
     iommu: Option<bool>,
 }
 
-/// The header of `list`'s table.
-fn list_header() -> String {
-    format!(
-        "{:<14} {:<10} {:<6} {:<20} IOMMU",
-        "DEVICE", "ID", "UIO", "DMA MASK"
+/// `list`'s table: a header and a line per device (`?` where INFO could not
+/// be asked), columns as wide as their longest entry.
+fn list_table(rows: &[ListRow]) -> Vec<String> {
+    let yes_no = |v: Option<bool>| v.map_or("?", |v| if v { "yes" } else { "no" });
+    let cells: Vec<[String; 7]> = std::iter::once(
+        [
+            "DEVICE", "BUS", "ID", "UIO", "DMA MASK", "COHERENT", "IOMMU",
+        ]
+        .map(String::from),
     )
-}
-
-/// One row of `list`'s table (`?` where INFO could not be asked).
-fn list_line(r: &ListRow) -> String {
-    format!(
-        "{:<14} {:04x}:{:04x}  {:<6} {:<20} {}",
-        r.device,
-        r.vendor,
-        r.device_id,
-        r.uio.as_deref().unwrap_or("-"),
-        r.dma_mask.map_or("?".into(), |m| format!("{m:#x}")),
-        r.iommu.map_or("?", |i| if i { "yes" } else { "no" }),
-    )
+    .chain(rows.iter().map(|r| {
+        [
+            r.device.clone(),
+            r.bus.into(),
+            r.id.clone(),
+            r.uio.clone().unwrap_or("-".into()),
+            r.dma_mask.map_or("?".into(), |m| format!("{m:#x}")),
+            yes_no(r.coherent).into(),
+            yes_no(r.iommu).into(),
+        ]
+    }))
+    .collect();
+    let widths: Vec<usize> = (0..7)
+        .map(|c| cells.iter().map(|row| row[c].len()).max().unwrap_or(0))
+        .collect();
+    cells
+        .iter()
+        .map(|row| {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            line.join("  ").trim_end().to_string()
+        })
+        .collect()
 }
 
 fn list(mut opts: Opts) -> Result<(), String> {
@@ -134,11 +160,12 @@ fn list(mut opts: Opts) -> Result<(), String> {
             _ => None,
         };
         rows.push(ListRow {
-            device: d.address,
-            vendor: d.vendor,
-            device_id: d.device,
+            device: d.name,
+            bus: d.bus.name(),
+            id: d.id,
             uio: d.uio,
             dma_mask: info.as_ref().map(|i| i.dma_mask),
+            coherent: info.as_ref().map(|i| !i.noncoherent),
             iommu: info.as_ref().map(|i| i.iommu),
         });
     }
@@ -150,9 +177,8 @@ fn list(mut opts: Opts) -> Result<(), String> {
         println!("no device bound to {}", sysfs::DRIVER_NAME);
         return Ok(());
     }
-    println!("{}", list_header());
-    for r in &rows {
-        println!("{}", list_line(r));
+    for line in list_table(&rows) {
+        println!("{line}");
     }
     Ok(())
 }
@@ -204,21 +230,21 @@ fn import(mut opts: Opts) -> Result<(), String> {
     let device = opts.value("--device")?;
     opts.finish()?;
 
-    let pci = device_or_first(device)?;
+    let device = device_or_first(device)?;
     let buf = match heap.as_str() {
         "system" => buffers::system_heap(size),
         "udmabuf" => buffers::udmabuf(size, false),
         other => return Err(format!("unknown heap '{other}' (system, udmabuf)")),
     }
     .map_err(|e| e.to_string())?;
-    let uio = Uio::for_pci_device(&pci).map_err(|e| e.to_string())?;
+    let uio = Uio::for_device(&device).map_err(|e| format!("{device}: {e}"))?;
     let front = ImportDevice::open().map_err(|e| e.to_string())?;
     let imp = front
         .import(&uio, &buf, dir, ImportFlags { contiguous })
         .map_err(|e| e.to_string())?;
     if json {
         let report = ImportReport {
-            device: pci,
+            device: device.clone(),
             uio: uio.name().to_string(),
             heap,
             size: imp.size(),
@@ -241,7 +267,7 @@ fn import(mut opts: Opts) -> Result<(), String> {
             heap.clone()
         };
         println!(
-            "imported {} bytes from {source} into {pci} ({}): handle {}, {} segment(s)",
+            "imported {} bytes from {source} into {device} ({}): handle {}, {} segment(s)",
             imp.size(),
             uio.name(),
             imp.handle(),
@@ -280,10 +306,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         None => sysfs::bound_devices()
             .map_err(|e| e.to_string())?
             .into_iter()
-            .map(|d| d.address)
+            .map(|d| d.name)
             .find(|a| *a != pci),
     };
-    let uio = Uio::for_pci_device(&pci).map_err(e)?;
+    let uio = Uio::for_device(&pci).map_err(e)?;
     let dev = ImportDevice::open().map_err(e)?;
     let info = dev.info(&uio).map_err(e)?;
     // Holding 10,000 buffers at once needs more descriptors than the default.
@@ -622,7 +648,7 @@ fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), Strin
             "uio_pci_generic",
         )?;
         write("/sys/bus/pci/drivers_probe".into(), peer)?;
-        let generic = Uio::for_pci_device(peer).map_err(|e| e.to_string())?;
+        let generic = Uio::for_device(peer).map_err(|e| e.to_string())?;
         let unmask = bench::pci_unmask_intx(peer).map_err(|e| e.to_string())?;
         let [ours, generic] = bench::interleaved(
             10,
@@ -641,28 +667,64 @@ fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), Strin
     result
 }
 
-/// The PCI address given with --device, or the first bound device.
+/// The device given with --device, or the first bound device.
 fn device_or_first(device: Option<String>) -> Result<String, String> {
-    match device {
-        Some(d) => Ok(d),
-        None => sysfs::bound_devices()
-            .map_err(|e| format!("reading sysfs: {e}"))?
-            .into_iter()
-            .next()
-            .map(|d| d.address)
-            .ok_or("no device bound to uio_dmabuf".into()),
+    device_or_first_of(device, |_| true)
+}
+
+/// The device given with --device, or the first bound device `wanted`
+/// accepts, or the first bound one.
+fn device_or_first_of(
+    device: Option<String>,
+    wanted: impl Fn(&sysfs::BoundDevice) -> bool,
+) -> Result<String, String> {
+    if let Some(d) = device {
+        return Ok(d);
+    }
+    let bound = sysfs::bound_devices().map_err(|e| format!("reading sysfs: {e}"))?;
+    bound
+        .iter()
+        .find(|d| wanted(d))
+        .or(bound.first())
+        .map(|d| d.name.clone())
+        .ok_or("no device bound to uio_dmabuf".into())
+}
+
+/// The copy engines `selftest` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EngineKind {
+    Edu,
+    Zdma,
+}
+
+impl EngineKind {
+    /// The engine's name in titles and JSON.
+    fn name(self) -> &'static str {
+        match self {
+            EngineKind::Edu => "edu",
+            EngineKind::Zdma => "ZDMA",
+        }
+    }
+
+    /// Whether a bound device is this engine (the default `--device`).
+    fn is(self, d: &sysfs::BoundDevice) -> bool {
+        match self {
+            EngineKind::Edu => d.bus == sysfs::Bus::Pci && d.id == "1234:11e8",
+            EngineKind::Zdma => d.bus == sysfs::Bus::Platform && d.id == "xlnx,zynqmp-dma-1.0",
+        }
     }
 }
 
-/// `edu-selftest --json`.
+/// `edu-selftest --json`, `zdma-selftest --json`.
 #[derive(Debug, Serialize)]
 struct SelftestReport {
+    engine: &'static str,
     device: String,
     pass: bool,
     runs: Vec<SelftestRun>,
 }
 
-/// One exporter's run of `edu-selftest --json`.
+/// One exporter's run of `*-selftest --json`.
 #[derive(Debug, Serialize)]
 struct SelftestRun {
     buffer: &'static str,
@@ -670,11 +732,12 @@ struct SelftestRun {
     src_segments: usize,
     dst_segments: usize,
     bytes_moved: usize,
+    transfers: usize,
     mismatches: usize,
     bytes_skipped: usize,
 }
 
-/// What `edu-selftest` leaves out, for its title line.
+/// What a self-test leaves out, for its title line.
 fn selftest_mode(syncs: Syncs, skip_segment: Option<usize>) -> String {
     let mut mode = match syncs {
         Syncs::All => String::new(),
@@ -687,7 +750,7 @@ fn selftest_mode(syncs: Syncs, skip_segment: Option<usize>) -> String {
     mode
 }
 
-fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
+fn selftest_cmd(mut opts: Opts, kind: EngineKind) -> Result<bool, String> {
     let json = opts.flag("--json");
     let syncs = match (
         opts.flag("--skip-cpu-sync"),
@@ -708,15 +771,28 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let size = parse_size(&size_arg).ok_or(format!("bad size '{size_arg}'"))?;
     let device = opts.value("--device")?;
     opts.finish()?;
-    let pci = device_or_first(device)?;
-    let uio = Uio::for_pci_device(&pci).map_err(|e| e.to_string())?;
+    let device = device_or_first_of(device, |d| kind.is(d))?;
+    let uio = Uio::for_device(&device).map_err(|e| format!("{device}: {e}"))?;
     let front = ImportDevice::open().map_err(|e| e.to_string())?;
+    let on = |e: uio_dmabuf::Error| format!("{device} is not a working {}: {e}", kind.name());
+    let (edu, zdma);
+    let engine: &dyn selftest::CopyEngine = match kind {
+        EngineKind::Edu => {
+            edu = edu::Edu::new(&uio).map_err(on)?;
+            &edu
+        }
+        EngineKind::Zdma => {
+            zdma = Zdma::new(&uio).map_err(on)?;
+            &zdma
+        }
+    };
     let mut reports = Vec::new();
     for exporter in [Exporter::SystemHeap, Exporter::Udmabuf] {
         reports.push(
             selftest::run(
                 &front,
                 &uio,
+                engine,
                 exporter,
                 size,
                 selftest::Options {
@@ -730,7 +806,8 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
     let pass = reports.iter().all(|r| r.mismatches == 0);
     if json {
         let out = SelftestReport {
-            device: pci,
+            engine: kind.name(),
+            device,
             pass,
             runs: reports
                 .iter()
@@ -740,6 +817,7 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
                     src_segments: r.src_segments,
                     dst_segments: r.dst_segments,
                     bytes_moved: r.bytes_moved,
+                    transfers: r.transfers,
                     mismatches: r.mismatches,
                     bytes_skipped: r.bytes_skipped,
                 })
@@ -748,22 +826,24 @@ fn edu_selftest(mut opts: Opts) -> Result<bool, String> {
         println!("{}", to_json(&out)?);
     } else {
         println!(
-            "edu DMA self-test on {pci} ({}), {size} bytes per buffer{}",
+            "{} DMA self-test on {device} ({}), {size} bytes per buffer{}",
+            kind.name(),
             uio.name(),
             selftest_mode(syncs, skip_segment)
         );
         println!(
-            "{:<12} {:>9} {:>9} {:>12} {:>11}  RESULT",
-            "BUFFER", "SIZE", "SEGMENTS", "BYTES MOVED", "MISMATCHES"
+            "{:<12} {:>9} {:>9} {:>12} {:>10} {:>11}  RESULT",
+            "BUFFER", "SIZE", "SEGMENTS", "BYTES MOVED", "TRANSFERS", "MISMATCHES"
         );
         for r in &reports {
             println!(
-                "{:<12} {:>9} {:>4}/{:<4} {:>12} {:>11}  {}",
+                "{:<12} {:>9} {:>4}/{:<4} {:>12} {:>10} {:>11}  {}",
                 r.exporter.name(),
                 r.size,
                 r.src_segments,
                 r.dst_segments,
                 r.bytes_moved,
+                r.transfers,
                 r.mismatches,
                 if r.mismatches == 0 { "ok" } else { "DIFFERS" }
             );
@@ -785,11 +865,18 @@ fn main() -> ExitCode {
         "list" => list(opts),
         "import" => import(opts),
         "bench" => bench_cmd(opts),
-        "edu-selftest" => match edu_selftest(opts) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::FAILURE,
-            Err(e) => Err(e),
-        },
+        "edu-selftest" | "zdma-selftest" => {
+            let kind = if cmd == "edu-selftest" {
+                EngineKind::Edu
+            } else {
+                EngineKind::Zdma
+            };
+            match selftest_cmd(opts, kind) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -824,10 +911,11 @@ mod tests {
     fn row(uio: Option<&str>, mask: Option<u64>, iommu: Option<bool>) -> ListRow {
         ListRow {
             device: "0000:00:04.0".into(),
-            vendor: 0x1234,
-            device_id: 0x11e8,
+            bus: "pci",
+            id: "1234:11e8".into(),
             uio: uio.map(String::from),
             dma_mask: mask,
+            coherent: iommu.map(|_| true),
             iommu,
         }
     }
@@ -840,38 +928,77 @@ mod tests {
         ];
         assert_eq!(
             to_json(&rows).unwrap(),
-            "[{\"device\":\"0000:00:04.0\",\"vendor\":4660,\"device_id\":4584,\
-             \"uio\":\"uio0\",\"dma_mask\":268435455,\"iommu\":false},\
-             {\"device\":\"0000:00:04.0\",\"vendor\":4660,\"device_id\":4584,\
-             \"uio\":null,\"dma_mask\":null,\"iommu\":null}]"
+            "[{\"device\":\"0000:00:04.0\",\"bus\":\"pci\",\"id\":\"1234:11e8\",\
+             \"uio\":\"uio0\",\"dma_mask\":268435455,\"coherent\":true,\"iommu\":false},\
+             {\"device\":\"0000:00:04.0\",\"bus\":\"pci\",\"id\":\"1234:11e8\",\
+             \"uio\":null,\"dma_mask\":null,\"coherent\":null,\"iommu\":null}]"
         );
     }
 
     #[test]
     fn list_table_columns_line_up() {
-        let header = list_header();
-        let known = list_line(&row(Some("uio0"), Some(0xfff_ffff), Some(true)));
-        let unknown = list_line(&row(None, None, None));
+        let zdma = ListRow {
+            device: "fd500000.dma-controller".into(),
+            bus: "platform",
+            id: "xlnx,zynqmp-dma-1.0".into(),
+            uio: Some("uio12".into()),
+            dma_mask: Some(0xffff_ffff),
+            coherent: Some(false),
+            iommu: Some(false),
+        };
+        let lines = list_table(&[
+            row(Some("uio0"), Some(0xfff_ffff), Some(true)),
+            row(None, None, None),
+            zdma,
+        ]);
+        let words = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
         assert_eq!(
-            header.split_whitespace().collect::<Vec<_>>(),
-            ["DEVICE", "ID", "UIO", "DMA", "MASK", "IOMMU"]
+            words(&lines[0]),
+            ["DEVICE", "BUS", "ID", "UIO", "DMA", "MASK", "COHERENT", "IOMMU"]
         );
         assert_eq!(
-            known.split_whitespace().collect::<Vec<_>>(),
-            ["0000:00:04.0", "1234:11e8", "uio0", "0xfffffff", "yes"]
+            words(&lines[1]),
+            [
+                "0000:00:04.0",
+                "pci",
+                "1234:11e8",
+                "uio0",
+                "0xfffffff",
+                "yes",
+                "yes"
+            ]
         );
         assert_eq!(
-            unknown.split_whitespace().collect::<Vec<_>>(),
-            ["0000:00:04.0", "1234:11e8", "-", "?", "?"]
+            words(&lines[2]),
+            ["0000:00:04.0", "pci", "1234:11e8", "-", "?", "?", "?"]
         );
-        for col in ["ID", "UIO", "DMA MASK", "IOMMU"] {
-            let at = header.find(col).unwrap();
-            assert_eq!(&known[at - 1..at], " ", "{col} column misaligned: {known}");
+        assert_eq!(
+            words(&lines[3]),
+            [
+                "fd500000.dma-controller",
+                "platform",
+                "xlnx,zynqmp-dma-1.0",
+                "uio12",
+                "0xffffffff",
+                "no",
+                "no"
+            ]
+        );
+        let (header, zdma) = (&lines[0], &lines[3]);
+        for (col, cell) in [
+            ("BUS", "platform"),
+            ("ID", "xlnx"),
+            ("UIO", "uio12"),
+            ("DMA MASK", "0xffffffff"),
+            ("COHERENT", "no"),
+        ] {
+            assert_eq!(
+                zdma.find(cell),
+                header.find(col),
+                "{col} misaligned: {zdma}"
+            );
         }
-        assert_eq!(known.find("1234:11e8"), header.find("ID"));
-        assert_eq!(known.find("uio0"), header.find("UIO"));
-        assert_eq!(known.find("0xfffffff"), header.find("DMA MASK"));
-        assert_eq!(known.find("yes"), header.find("IOMMU"));
+        assert_eq!(zdma.rfind("no"), header.find("IOMMU"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::common::*;
 pub(crate) fn t_bound_with_uio_maps(env: &Env) -> Outcome {
     check!(!env.devices.is_empty(), "no device bound");
     for pci in &env.devices {
-        let uio = ok!(Uio::for_pci_device(pci));
+        let uio = ok!(Uio::for_device(pci));
         let (addr, size) = ok!(uio.map_info(0));
         let bar0 = sh(&format!("head -n1 /sys/bus/pci/devices/{pci}/resource"))?;
         let start = u64::from_str_radix(
@@ -42,7 +42,7 @@ pub(crate) fn t_bound_with_uio_maps(env: &Env) -> Outcome {
 }
 
 pub(crate) fn t_bar0_mmap_registers(env: &Env) -> Outcome {
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let uio = ok!(Uio::for_device(env.first()?));
     let edu = ok!(Edu::new(&uio));
     let id = ok!(edu.id());
     check!(id == 0x010000ed, "id {id:#x}");
@@ -55,7 +55,7 @@ pub(crate) fn t_bar0_mmap_registers(env: &Env) -> Outcome {
 
 pub(crate) fn t_irq_through_uio(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let uio = ok!(Uio::for_pci_device(pci));
+    let uio = ok!(Uio::for_device(pci));
     let edu = ok!(Edu::new(&uio));
     let intx_masked = || pci_command(pci).map(|c| c & sysfs::PCI_COMMAND_INTX_DISABLE != 0);
     check!(!intx_masked()?, "INTx masked before any interrupt");
@@ -141,7 +141,7 @@ pub(crate) fn check_bound_ahci(env: &Env, pci: &str, how: &str) -> Outcome {
         driver_of(pci).as_deref() == Some("uio_dmabuf"),
         "{pci} not bound after {how}"
     );
-    let uio = ok!(Uio::for_pci_device(pci));
+    let uio = ok!(Uio::for_device(pci));
     let name = sh(&format!("cat /sys/class/uio/{}/maps/map0/name", uio.name()))?;
     check!(
         name.trim() == "BAR5",
@@ -229,7 +229,7 @@ pub(crate) fn t_foreign_uio_device_is_refused(env: &Env) -> Outcome {
             driver_of(&pci).as_deref() == Some("uio_pci_generic"),
             "{pci} not on uio_pci_generic"
         );
-        let foreign = ok!(Uio::for_pci_device(&pci));
+        let foreign = ok!(Uio::for_device(&pci));
         let dev = ok!(ImportDevice::open());
         let buf = ok!(buffers::system_heap(4096));
         expect_errno(
@@ -340,7 +340,7 @@ pub(crate) fn t_probe_failure_leaves_nothing(env: &Env) -> Outcome {
                 Ok(()) if bound => {
                     // The failure hit something optional; the device works.
                     check!(listed, "nth {nth}: bound but not listed in debugfs");
-                    let uio = ok!(Uio::for_pci_device(&pci));
+                    let uio = ok!(Uio::for_device(&pci));
                     ok!(dev.info(&uio));
                     drop(uio);
                     unbind(&pci)?;
@@ -362,7 +362,7 @@ pub(crate) fn t_probe_failure_leaves_nothing(env: &Env) -> Outcome {
                     )?;
                     for other in &env.devices {
                         if *other != pci {
-                            let uio = ok!(Uio::for_pci_device(other));
+                            let uio = ok!(Uio::for_device(other));
                             ok!(dev.info(&uio));
                         }
                     }
@@ -513,7 +513,7 @@ pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
             driver_of(&pci).as_deref() == Some("uio_dmabuf"),
             "{pci} not bound"
         );
-        let uio = ok!(Uio::for_pci_device(&pci));
+        let uio = ok!(Uio::for_device(&pci));
         // UIO has room for five maps (MAX_UIO_MAPS).
         let map = (0..5)
             .find(|&m| {

@@ -50,33 +50,61 @@ pub(crate) fn t_cli_list(env: &Env) -> Outcome {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
     check!(
-        header == ["DEVICE", "ID", "UIO", "DMA", "MASK", "IOMMU"],
+        header == ["DEVICE", "BUS", "ID", "UIO", "DMA", "MASK", "COHERENT", "IOMMU"],
         "list header {header:?}"
     );
     let lines: Vec<&str> = lines.collect();
     check!(lines.len() == bound.len(), "list printed {lines:?}");
     for ((d, row), line) in bound.iter().zip(rows).zip(&lines) {
-        let node = d
-            .uio
-            .as_deref()
-            .ok_or(format!("{}: no uio node", d.address))?;
+        let node = d.uio.as_deref().ok_or(format!("{}: no uio node", d.name))?;
         let info = ok!(dev.info(&ok!(Uio::open(node))));
         check!(info.iommu == env.iommu, "library iommu {}", info.iommu);
+        let path = d.sysfs_path();
+        let coherent = Env::dma_coherent(&path.to_string_lossy());
+        check!(
+            info.noncoherent != coherent,
+            "{}: INFO says non-coherent {}, the device tree coherent {coherent}",
+            d.name,
+            info.noncoherent
+        );
+        // The ID as sysfs spells it, read here rather than through the library.
+        let attr = |name: &str| fs::read(path.join(name)).unwrap_or_default();
+        let text = |name: &str| String::from_utf8_lossy(&attr(name)).trim().to_string();
+        let (bus, id) = if path.starts_with("/sys/bus/pci") {
+            let hex = |name: &str| text(name).trim_start_matches("0x").to_string();
+            ("pci", format!("{}:{}", hex("vendor"), hex("device")))
+        } else {
+            let compatible = attr("of_node/compatible");
+            let first = compatible.split(|&b| b == 0).next().unwrap_or_default();
+            let first = String::from_utf8_lossy(first).into_owned();
+            (
+                "platform",
+                if first.is_empty() { "-".into() } else { first },
+            )
+        };
         let want = serde_json::json!({
-            "device": d.address,
-            "vendor": d.vendor,
-            "device_id": d.device,
+            "device": d.name,
+            "bus": bus,
+            "id": id,
             "uio": node,
             "dma_mask": info.dma_mask,
+            "coherent": coherent,
             "iommu": info.iommu,
         });
-        check!(*row == want, "list --json row {row}, library says {want}");
+        check!(*row == want, "list --json row {row}, expected {want}");
         let cols: Vec<&str> = line.split_whitespace().collect();
-        let id = format!("{:04x}:{:04x}", d.vendor, d.device);
         let mask = format!("{:#x}", info.dma_mask);
-        let iommu = if info.iommu { "yes" } else { "no" };
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
         check!(
-            cols == [d.address.as_str(), &id, node, &mask, iommu],
+            cols == [
+                d.name.as_str(),
+                bus,
+                &id,
+                node,
+                &mask,
+                yes_no(coherent),
+                yes_no(info.iommu)
+            ],
             "list row {cols:?}"
         );
     }

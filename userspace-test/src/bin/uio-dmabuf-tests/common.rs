@@ -33,10 +33,24 @@ macro_rules! ok {
     };
 }
 
+/// What a test needs of the first bound device beyond the driver's uAPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// Any device: the test uses imports, ioctls, binding and limits only.
+    Any,
+    /// A PCI device (command register, PCI core defaults, other PCI drivers).
+    Pci,
+    /// QEMU's edu (its registers, interrupt and DMA engine).
+    Edu,
+}
+
 /// What the guest looks like.
 pub(crate) struct Env {
-    /// PCI addresses of the devices bound to uio_dmabuf at start.
+    /// Names of the devices bound to uio_dmabuf at start (PCI addresses, then
+    /// platform device names).
     pub(crate) devices: Vec<String>,
+    /// The first device's bus and ID (see [`sysfs::BoundDevice`]).
+    pub(crate) first_kind: Option<(sysfs::Bus, String)>,
     /// An IOMMU translates the devices' DMA (intel-iommu on x86, SMMUv3 on
     /// arm64): the kernel made IOMMU groups.
     pub(crate) iommu: bool,
@@ -49,13 +63,13 @@ pub(crate) struct Env {
 impl Env {
     pub(crate) fn detect() -> Result<Self, String> {
         let cmdline = fs::read_to_string("/proc/cmdline").map_err(|e| e.to_string())?;
-        let devices: Vec<String> = ok!(sysfs::bound_devices())
-            .into_iter()
-            .map(|d| d.address)
-            .collect();
+        let bound = ok!(sysfs::bound_devices());
+        let first_kind = bound.first().map(|d| (d.bus, d.id.clone()));
+        let devices: Vec<String> = bound.into_iter().map(|d| d.name).collect();
         let words: Vec<&str> = cmdline.split_whitespace().collect();
         Ok(Env {
             devices,
+            first_kind,
             iommu: fs::read_dir("/sys/kernel/iommu_groups")
                 .is_ok_and(|mut groups| groups.next().is_some()),
             swiotlb: words.contains(&"swiotlb=force"),
@@ -90,17 +104,30 @@ impl Env {
         }
     }
 
-    /// The width of the bound edus' DMA mask: the `dma_bits` parameter, or
-    /// edu's default of 28 bits.
-    pub(crate) fn mask_bits(&self) -> u32 {
-        if self.dma_bits == 0 {
-            28
-        } else {
-            self.dma_bits
+    /// Why the first device does not meet `needs`, if it does not.
+    pub(crate) fn lacks(&self, needs: Needs) -> Option<&'static str> {
+        let pci = matches!(&self.first_kind, Some((sysfs::Bus::Pci, _)));
+        let edu = matches!(&self.first_kind, Some((sysfs::Bus::Pci, id)) if id == "1234:11e8");
+        match needs {
+            Needs::Any => None,
+            Needs::Pci if !pci => Some("needs a PCI device"),
+            Needs::Edu if !edu => Some("needs QEMU's edu"),
+            Needs::Pci | Needs::Edu => None,
         }
     }
 
-    /// The bound edus' DMA mask.
+    /// The width of the bound devices' DMA mask: the `dma_bits` parameter,
+    /// else edu's default of 28 bits, or for platform devices the 32 bits the
+    /// OF core gives every platform device (no `dma-ranges` in our trees).
+    pub(crate) fn mask_bits(&self) -> u32 {
+        match (self.dma_bits, &self.first_kind) {
+            (0, Some((sysfs::Bus::Platform, _))) => 32,
+            (0, _) => 28,
+            (bits, _) => bits,
+        }
+    }
+
+    /// The bound devices' DMA mask.
     pub(crate) fn dma_mask(&self) -> u64 {
         match self.mask_bits() {
             64 => u64::MAX,
@@ -134,10 +161,10 @@ impl Env {
     }
 }
 
-/// The import front-end and the uio device of PCI device `pci`: what almost
-/// every test starts with.
+/// The import front-end and the uio device of bound device `pci` (a PCI
+/// address or a platform device's name): what almost every test starts with.
 pub(crate) fn open_device(pci: &str) -> Result<(ImportDevice, Uio), String> {
-    Ok((ok!(ImportDevice::open()), ok!(Uio::for_pci_device(pci))))
+    Ok((ok!(ImportDevice::open()), ok!(Uio::for_device(pci))))
 }
 
 /// Figures for the suite's summary line, printed at the end as `COUNT name N`:
@@ -255,14 +282,19 @@ pub(crate) fn check_segments(segs: &[Segment], size: u64, dma_mask: u64, max_seg
 /// Largest contiguous piece swiotlb can bounce (IO_TLB_SEGSIZE * IO_TLB_SIZE).
 pub(crate) const SWIOTLB_MAX_MAPPING: usize = 256 << 10;
 
+/// The driver's `bind` or `unbind` file on the bus of device `name`.
+fn driver_file(name: &str, file: &str) -> Result<String, String> {
+    let (bus, _) = sysfs::find_device(name).ok_or(format!("no device {name}"))?;
+    Ok(format!("/sys/bus/{}/drivers/uio_dmabuf/{file}", bus.name()))
+}
+
 pub(crate) fn unbind(pci: &str) -> Outcome {
     fault_injected();
-    fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", pci)
-        .map_err(|e| format!("unbind {pci}: {e}"))
+    fs::write(driver_file(pci, "unbind")?, pci).map_err(|e| format!("unbind {pci}: {e}"))
 }
 
 pub(crate) fn bind(pci: &str) -> Outcome {
-    fs::write("/sys/bus/pci/drivers/uio_dmabuf/bind", pci).map_err(|e| format!("bind {pci}: {e}"))
+    fs::write(driver_file(pci, "bind")?, pci).map_err(|e| format!("bind {pci}: {e}"))
 }
 
 /// The PCI command register of `pci`, read through sysfs config space.

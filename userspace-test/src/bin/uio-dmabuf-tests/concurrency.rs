@@ -145,7 +145,7 @@ pub(crate) fn t_unbind_during_imports(env: &Env) -> Outcome {
                         // The device may be gone between opening its node and
                         // importing, or mid-way: ENODEV (and ENOENT for the
                         // uio node) are the documented outcomes.
-                        let Ok(uio) = Uio::for_pci_device(&pci) else {
+                        let Ok(uio) = Uio::for_device(&pci) else {
                             continue;
                         };
                         total += churn(&dev, &uio, 4, &[libc::ENODEV])?;

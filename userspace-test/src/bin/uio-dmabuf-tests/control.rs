@@ -24,9 +24,9 @@ pub(crate) fn t_bus_master_follows_uio_files(env: &Env) -> Outcome {
         "bus mastering on with no /dev/uioN open (command {:#x})",
         pci_command(&pci)?
     );
-    let a = ok!(Uio::for_pci_device(&pci));
+    let a = ok!(Uio::for_device(&pci));
     check!(master_on(&pci)?, "bus mastering off with /dev/uioN open");
-    let b = ok!(Uio::for_pci_device(&pci));
+    let b = ok!(Uio::for_device(&pci));
     drop(a);
     check!(
         master_on(&pci)?,
@@ -46,7 +46,7 @@ pub(crate) fn t_bus_master_follows_uio_files(env: &Env) -> Outcome {
         !master_on(&pci)?,
         "bus mastering on with an import alive but no /dev/uioN open"
     );
-    let again = ok!(Uio::for_pci_device(&pci));
+    let again = ok!(Uio::for_device(&pci));
     check!(
         master_on(&pci)?,
         "bus mastering not back on at the next open"
@@ -83,7 +83,7 @@ pub(crate) fn t_irqcontrol_cannot_undo_unbind(env: &Env) -> Outcome {
     let imports = if env.swiotlb { 1000 } else { 2000 };
     for round in 0..rounds {
         let dev = ok!(ImportDevice::open());
-        let uio = ok!(Uio::for_pci_device(&pci));
+        let uio = ok!(Uio::for_device(&pci));
         let mut held = Vec::with_capacity(imports);
         for _ in 0..imports {
             let buf = ok!(buffers::system_heap(4096));
@@ -92,7 +92,7 @@ pub(crate) fn t_irqcontrol_cannot_undo_unbind(env: &Env) -> Outcome {
             std::mem::forget(imp);
         }
         let writers: Vec<Uio> = (0..2)
-            .map(|_| Uio::for_pci_device(&pci))
+            .map(|_| Uio::for_device(&pci))
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
         let config = ok!(fs::File::open(sysfs::pci_config_path(&pci)));
@@ -219,7 +219,7 @@ fn dmar_faults() -> Result<usize, String> {
 fn doomed_importer(pci: &str, pattern: &[u8], ready: i32) -> ! {
     let programmed = (|| -> uio_dmabuf::Result<()> {
         let dev = ImportDevice::open()?;
-        let uio = Uio::for_pci_device(pci)?;
+        let uio = Uio::for_device(pci)?;
         let edu = Edu::new(&uio)?;
         let (src, memfd) = buffers::udmabuf_with_memfd(page_size(), false)?;
         std::os::unix::fs::FileExt::write_all_at(&memfd, pattern, 0)
@@ -292,7 +292,7 @@ fn importer_dies_rounds(env: &Env, pci: &str) -> Outcome {
     // must stay mapped.
     for round in 0..10u32 {
         let holder = if round >= 5 {
-            Some(ok!(Uio::for_pci_device(pci)))
+            Some(ok!(Uio::for_device(pci)))
         } else {
             None
         };
@@ -364,7 +364,7 @@ fn importer_dies_rounds(env: &Env, pci: &str) -> Outcome {
         );
         // The transfer is over (dropped or landed in the kept buffer); edu is
         // idle for the next round.
-        let uio = ok!(Uio::for_pci_device(pci));
+        let uio = ok!(Uio::for_device(pci));
         let edu = ok!(Edu::new(&uio));
         check!(!ok!(edu.dma_running()), "round {round}: edu still busy");
     }

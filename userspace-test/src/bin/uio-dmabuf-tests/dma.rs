@@ -5,7 +5,7 @@
 use crate::common::*;
 
 pub(crate) fn t_smoke_dma_one_page(env: &Env) -> Outcome {
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let uio = ok!(Uio::for_device(env.first()?));
     let edu = ok!(Edu::new(&uio));
     let dev = ok!(ImportDevice::open());
     let len = edu::MAX_TRANSFER;

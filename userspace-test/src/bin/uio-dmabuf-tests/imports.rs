@@ -31,7 +31,11 @@ pub(crate) fn t_info(env: &Env) -> Outcome {
         info.unreachable_memory == env.unreachable_memory(),
         "unreachable-memory flag {info:?}"
     );
-    let sysfs_path = format!("/sys/bus/pci/devices/{}", env.first()?);
+    let sysfs_path = sysfs::find_device(env.first()?)
+        .ok_or("first device not in sysfs")?
+        .1
+        .to_string_lossy()
+        .into_owned();
     check!(
         info.noncoherent != Env::dma_coherent(&sysfs_path),
         "noncoherent flag {} for {sysfs_path}",
@@ -447,7 +451,7 @@ pub(crate) fn t_contiguous_flag(env: &Env) -> Outcome {
 }
 
 pub(crate) fn t_handles_are_small_and_per_file(env: &Env) -> Outcome {
-    let uio = ok!(Uio::for_pci_device(env.first()?));
+    let uio = ok!(Uio::for_device(env.first()?));
     let a = ok!(ImportDevice::open());
     let b = ok!(ImportDevice::open());
     let (buf1, buf2) = (
@@ -491,7 +495,7 @@ pub(crate) fn t_same_buffer_once_per_device(env: &Env) -> Outcome {
     let pci = env.first()?;
     let a = ok!(ImportDevice::open());
     let b = ok!(ImportDevice::open());
-    let uio = ok!(Uio::for_pci_device(pci));
+    let uio = ok!(Uio::for_device(pci));
     for buf in [
         ok!(buffers::system_heap(65536)),
         ok!(buffers::udmabuf(8 * page_size(), false)),
@@ -519,7 +523,7 @@ pub(crate) fn t_same_buffer_once_per_device(env: &Env) -> Outcome {
         );
         // Another device may import the same buffer.
         if let Some(other) = env.devices.get(1) {
-            let uio2 = ok!(Uio::for_pci_device(other));
+            let uio2 = ok!(Uio::for_device(other));
             let there = ok!(b.import(&uio2, &buf, Direction::ToDevice, ImportFlags::default()));
             ok!(there.sync_for_device());
         }

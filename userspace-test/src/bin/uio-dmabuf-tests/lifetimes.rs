@@ -14,7 +14,7 @@ pub(crate) fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
     let ib = ok!(dev.import(&uio, &b, Direction::FromDevice, ImportFlags::default()));
     // A reader blocked on /dev/uioN must wake up on unbind.
     let reader = {
-        let uio2 = ok!(Uio::for_pci_device(&pci));
+        let uio2 = ok!(Uio::for_device(&pci));
         std::thread::spawn(move || uio2.wait_irq())
     };
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -47,7 +47,7 @@ pub(crate) fn t_unbind_with_imports_alive(env: &Env) -> Outcome {
     expect_errno(dev.release(ha), libc::ENOENT, "released handle")?;
     drop(ib);
     bind(&pci)?;
-    let fresh = ok!(Uio::for_pci_device(&pci));
+    let fresh = ok!(Uio::for_device(&pci));
     // The fd opened before the unbind names no device, even when the new UIO
     // device got the same number (and so the same /dev/uioN).
     expect_errno(
@@ -167,7 +167,7 @@ pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
         }
         // A dead process's imports count while the device is open here.
         let child = crate::processes::in_child(|| {
-            let (Ok(dev), Ok(u)) = (ImportDevice::open(), Uio::for_pci_device(pci)) else {
+            let (Ok(dev), Ok(u)) = (ImportDevice::open(), Uio::for_device(pci)) else {
                 return 10;
             };
             if let Ok(_held) =
@@ -200,7 +200,7 @@ pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
             "5th import, other file",
         )?;
         // The second device has a budget of its own.
-        let uio2 = ok!(Uio::for_pci_device(other));
+        let uio2 = ok!(Uio::for_device(other));
         let on_other = ok!(f2.import(
             &uio2,
             &small[4],
@@ -220,7 +220,7 @@ pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
             "import beyond the device's bytes",
         )?;
         drop(held);
-        let closes = ok!(Uio::for_pci_device(pci));
+        let closes = ok!(Uio::for_device(pci));
         drop(uio);
         drop(closes);
         // The last /dev/uioN closed: the orphan went, the budget is whole.
@@ -229,7 +229,7 @@ pub(crate) fn t_per_device_limits(env: &Env) -> Outcome {
             "imports left: {:?}",
             summary()?
         );
-        let uio = ok!(Uio::for_pci_device(pci));
+        let uio = ok!(Uio::for_device(pci));
         let whole = ok!(f2.import(&uio, &big, Direction::ToDevice, ImportFlags::default()));
         expect_errno(
             f1.import(&uio, &small[6], Direction::ToDevice, ImportFlags::default()),
@@ -342,7 +342,7 @@ pub(crate) fn t_stale_uio_fd_stays_stale(env: &Env) -> Outcome {
     let buf = ok!(buffers::system_heap(4096));
     unbind(&pci)?;
     bind(&pci)?;
-    let fresh = ok!(Uio::for_pci_device(&pci));
+    let fresh = ok!(Uio::for_device(&pci));
     check!(
         fresh.name() == stale.name(),
         "the rebound device is {}, not {} again",

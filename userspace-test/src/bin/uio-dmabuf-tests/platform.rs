@@ -65,7 +65,7 @@ pub(crate) fn t_platform_device(env: &Env) -> Outcome {
 }
 
 fn bound_testdev(env: &Env) -> Outcome {
-    let uio = ok!(Uio::for_platform_device(TESTDEV));
+    let uio = ok!(Uio::for_device(TESTDEV));
     let page = page_size() as u64;
     // Maps named after the resources; the 256-byte one is its whole page,
     // whose rest is reserved in the resource tree.

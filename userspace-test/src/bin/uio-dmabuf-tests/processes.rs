@@ -39,7 +39,7 @@ pub(crate) fn become_nobody() -> bool {
 
 pub(crate) fn t_unprivileged_needs_the_uio_node(env: &Env) -> Outcome {
     let pci = env.first()?;
-    let uio_name = ok!(Uio::for_pci_device(pci)).name().to_string();
+    let uio_name = ok!(Uio::for_device(pci)).name().to_string();
     // /dev/uio-dmabuf open to all, /dev/uioN root-only: the uio node is the
     // capability.
     sh(&format!("chmod 0666 /dev/uio-dmabuf /dev/udmabuf /dev/dma_heap/system && chmod 0600 /dev/{uio_name}"))?;
@@ -126,7 +126,7 @@ pub(crate) fn t_kill_9_releases_everything(env: &Env) -> Outcome {
         if pid == 0 {
             let ok = (|| -> Option<()> {
                 let dev = ImportDevice::open().ok()?;
-                let uio = Uio::for_pci_device(&pci).ok()?;
+                let uio = Uio::for_device(&pci).ok()?;
                 let mut held = Vec::new();
                 for k in 0..4 {
                     let buf = if (i + k) % 2 == 0 {
@@ -215,7 +215,7 @@ pub(crate) fn t_memory_back_to_baseline(env: &Env) -> Outcome {
     // per round, leaked driver objects show in unreclaimable slab. (The
     // tolerances absorb KASAN's quarantine of freed objects.)
     let pci = env.first()?;
-    let uio = ok!(Uio::for_pci_device(pci));
+    let uio = ok!(Uio::for_device(pci));
     let round = |hold: bool| -> Outcome {
         let dev = ok!(ImportDevice::open());
         let mut held = Vec::new();
