@@ -25,7 +25,7 @@ RUST_TARGET := x86_64-unknown-linux-gnu
 UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
-.PHONY: all module testmods deps kernel userspace ctest initramfs demo check check-host \
+.PHONY: all module testmods deps kernel userspace ctest initramfs demo demo-x86 demo-zynqmp check check-host \
 	fmt-check unit-test check-guest soak bench bench-image initramfs-arm64 fmt qemu-shell clean
 
 all: module
@@ -68,8 +68,16 @@ ctest: deps
 initramfs: module testmods userspace ctest
 	$(S)/mkinitramfs
 
-demo: initramfs
+# The demo: edu on x86 (PCI), then a ZynqMP GDMA channel on arm64 (platform
+# device from the device tree, non-coherent DMA); each part ends in PASS.
+demo: demo-x86 demo-zynqmp
+
+demo-x86: initramfs
 	$(TOP)/qemu/run --profile default -- /usr/share/uio-dmabuf/demo.sh
+
+demo-zynqmp: initramfs-arm64
+	$(TOP)/qemu/run --arch arm64 --machine zcu102 --append uio_dmabuf.of_id=xlnx,zynqmp-dma-1.0 \
+		-- /usr/share/uio-dmabuf/demo-zynqmp.sh
 
 # Everything, counted in one "N passed, N failed" line: the host checks of
 # check-host, then the guest suite of check-guest, x86 and arm64.
