@@ -233,14 +233,19 @@ impl DeviceState {
     }
 
     /// A file of `/dev/uioN` is being opened: `first` (which lets the device
-    /// master the bus) runs for the first one, under the DMA-control lock;
-    /// `ENODEV` once unbind has begun.
-    pub(crate) fn uio_opened(&self, first: impl FnOnce()) -> Result {
+    /// master the bus, or resumes it) runs for the first one, under the
+    /// DMA-control lock, and its error fails the open, which then counts for
+    /// nothing; `ENODEV` once unbind has begun.
+    pub(crate) fn uio_opened(&self, first: impl FnOnce() -> Result) -> Result {
         self.control(|control| {
             if control.opened() {
-                first();
+                if let Err(e) = first() {
+                    control.closed();
+                    return Err(e);
+                }
             }
-        })
+            Ok(())
+        })?
     }
 
     /// A file of `/dev/uioN` was closed: for the last one, `last` (which stops

@@ -5,6 +5,7 @@
  * kernel tree: no logic here, only the call.
  */
 #include <linux/cdev.h>
+#include <linux/clk.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -12,6 +13,7 @@
 #include <linux/iommu.h>
 #include <linux/irq.h>
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <linux/sched.h>
 #include "helpers.h"
 
@@ -99,6 +101,48 @@ void uio_dmabuf_helper_irq_unlazy_if_level(unsigned int irq)
 {
 	if (irq_get_trigger_type(irq) & IRQ_TYPE_LEVEL_MASK)
 		irq_set_status_flags(irq, IRQ_DISABLE_UNLAZY);
+}
+
+/* The bulk clock API (stubs without a clock framework). */
+int uio_dmabuf_helper_clk_bulk_get_all(struct device *dev, struct clk_bulk_data **clks)
+{
+	return clk_bulk_get_all(dev, clks);
+}
+
+int uio_dmabuf_helper_clk_bulk_prepare_enable(int count, struct clk_bulk_data *clks)
+{
+	return clk_bulk_prepare_enable(count, clks);
+}
+
+void uio_dmabuf_helper_clk_bulk_disable_unprepare(int count, struct clk_bulk_data *clks)
+{
+	clk_bulk_disable_unprepare(count, clks);
+}
+
+void uio_dmabuf_helper_clk_bulk_put_all(int count, struct clk_bulk_data *clks)
+{
+	clk_bulk_put_all(count, clks);
+}
+
+/* Runtime PM, as uio_pdrv_genirq uses it (stubs without CONFIG_PM). */
+void uio_dmabuf_helper_pm_runtime_enable(struct device *dev)
+{
+	pm_runtime_enable(dev);
+}
+
+void uio_dmabuf_helper_pm_runtime_disable(struct device *dev)
+{
+	pm_runtime_disable(dev);
+}
+
+int uio_dmabuf_helper_pm_runtime_resume_and_get(struct device *dev)
+{
+	return pm_runtime_resume_and_get(dev);
+}
+
+void uio_dmabuf_helper_pm_runtime_put_sync(struct device *dev)
+{
+	pm_runtime_put_sync(dev);
 }
 
 /*

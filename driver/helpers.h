@@ -10,6 +10,7 @@
 #include <linux/dma-direction.h>
 #include <linux/types.h>
 
+struct clk_bulk_data;
 struct device;
 struct dma_buf;
 struct file;
@@ -30,6 +31,14 @@ bool uio_dmabuf_helper_dma_translated(struct device *dev);
 bool uio_dmabuf_helper_dma_coherent(struct device *dev);
 void uio_dmabuf_helper_irq_unlazy_if_level(unsigned int irq);
 bool uio_dmabuf_helper_irq_maskable_atomic(unsigned int irq);
+int uio_dmabuf_helper_clk_bulk_get_all(struct device *dev, struct clk_bulk_data **clks);
+int uio_dmabuf_helper_clk_bulk_prepare_enable(int count, struct clk_bulk_data *clks);
+void uio_dmabuf_helper_clk_bulk_disable_unprepare(int count, struct clk_bulk_data *clks);
+void uio_dmabuf_helper_clk_bulk_put_all(int count, struct clk_bulk_data *clks);
+void uio_dmabuf_helper_pm_runtime_enable(struct device *dev);
+void uio_dmabuf_helper_pm_runtime_disable(struct device *dev);
+int uio_dmabuf_helper_pm_runtime_resume_and_get(struct device *dev);
+void uio_dmabuf_helper_pm_runtime_put_sync(struct device *dev);
 unsigned long uio_dmabuf_helper_bar_flags(struct pci_dev *pdev, int bar);
 struct resource *uio_dmabuf_helper_bar_resource(struct pci_dev *pdev, int bar);
 unsigned int uio_dmabuf_helper_pci_irq(struct pci_dev *pdev);

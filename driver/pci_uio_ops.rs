@@ -54,7 +54,10 @@ impl uio::Handler for PciUioOps<'_> {
     }
 
     fn open(&self) -> Result {
-        self.state.uio_opened(|| pci_ext::set_master(self.pdev))
+        self.state.uio_opened(|| {
+            pci_ext::set_master(self.pdev);
+            Ok(())
+        })
     }
 
     fn release(&self) {

@@ -42,7 +42,11 @@ use crate::{
     module_parameters,
     page_tail::DeviceMaps,
     platform_ext,
-    platform_uio_ops::PlatformUioOps, //
+    platform_uio_ops::PlatformUioOps,
+    power::{
+        EnabledClocks,
+        RuntimePm, //
+    }, //
 };
 
 pub(crate) struct UioDmabufPlatformDriver;
@@ -105,11 +109,15 @@ impl platform::Driver for UioDmabufPlatformDriver {
             // First, so that a deferred probe has done nothing yet.
             let irq_request = first_irq(bound)?;
             let irq = irq_request.as_ref().map(IrqRequest::irq);
+            // Before anything can reach the registers.
+            let clocks = EnabledClocks::new(bound.as_ref())?;
+            let clock_count = clocks.count();
             let dma_settings = dma_ext::DmaSettings::configure(pdev, bits)?;
             let maps = memory_maps(bound)?;
             let state = DeviceState::for_bound(bound.as_ref())?;
             let (count, dma) = (maps.maps.len(), state.dma());
-            let ops = PlatformUioOps::new(state.clone())?;
+            let pm = RuntimePm::new(bound.as_ref());
+            let ops = PlatformUioOps::new(state.clone(), clocks, pm)?;
             // Not shared: the handler masks the line.
             let irq_flags = irq.map(|irq| (irq, 0));
             Ok(
@@ -121,9 +129,11 @@ impl platform::Driver for UioDmabufPlatformDriver {
                         }
                         dev_info!(
                             pdev.as_ref(),
-                            "uio_dmabuf: {} memory region(s), IRQ {}, DMA mask {:#x}, {}{}\n",
+                            "uio_dmabuf: {} memory region(s), IRQ {}, {} clock(s), DMA mask {:#x}, \
+                             {}{}\n",
                             count,
                             irq.unwrap_or(0),
+                            clock_count,
                             dma.mask,
                             if dma.coherent {
                                 "coherent"

@@ -9,6 +9,12 @@
 //! to `/dev/uioN` to unmask the line again (0 masks it). Once unbind has begun
 //! that write fails with `ENODEV`, as for PCI devices.
 //!
+//! Power, as `uio_pdrv_genirq` manages it: runtime PM keeps the device resumed
+//! while some file of `/dev/uioN` is open and lets it suspend after the last
+//! close; its clocks are held enabled for as long as it is bound (see
+//! [`crate::power`]). Both belong to these callbacks, which the UIO
+//! registration owns, so they outlive `/dev/uioN`.
+//!
 //! A platform device has nothing like PCI's bus mastering that the driver
 //! could turn off: the files of `/dev/uioN` are counted as for PCI, and the
 //! imports that processes which died left for the device are released when
@@ -27,6 +33,10 @@ use kernel::{
 
 use crate::{
     device::DeviceState,
+    power::{
+        EnabledClocks,
+        RuntimePm, //
+    },
     uio::{
         self,
         IrqLine, //
@@ -41,13 +51,24 @@ pub(crate) struct PlatformUioOps {
     /// CPU, test and change it together with the mask, so that enables and
     /// disables stay balanced.
     masked: Arc<SpinLockIrq<bool>>,
+    /// Held from the first open of `/dev/uioN` to the last close, under the
+    /// DMA-control lock.
+    pm: RuntimePm,
+    /// Dropped after `pm`: the device is suspended before its clocks stop.
+    _clocks: EnabledClocks,
 }
 
 impl PlatformUioOps {
-    pub(crate) fn new(state: Arc<DeviceState>) -> Result<Self> {
+    pub(crate) fn new(
+        state: Arc<DeviceState>,
+        clocks: EnabledClocks,
+        pm: RuntimePm,
+    ) -> Result<Self> {
         Ok(Self {
             state,
             masked: Arc::pin_init(new_spinlock_irq!(false), GFP_KERNEL)?,
+            pm,
+            _clocks: clocks,
         })
     }
 
@@ -77,10 +98,10 @@ impl uio::Handler for PlatformUioOps {
     }
 
     fn open(&self) -> Result {
-        self.state.uio_opened(|| ())
+        self.state.uio_opened(|| self.pm.hold())
     }
 
     fn release(&self) {
-        self.state.uio_closed(|| ());
+        self.state.uio_closed(|| self.pm.release());
     }
 }

@@ -48,6 +48,7 @@ mod pci_uio_ops;
 mod platform_driver;
 mod platform_ext;
 mod platform_uio_ops;
+mod power;
 mod raw;
 mod registry;
 mod segments;

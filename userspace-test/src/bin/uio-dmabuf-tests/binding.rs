@@ -503,8 +503,7 @@ pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
                 && pci_attr(a, "device").as_deref() == Ok("0x0005")
         })
         .ok_or("no pci-testdev (qemu/run --device pci-testdev,membar=256)")?;
-    let reserved = "uio_dmabuf sub-page reserved";
-    check!(iomem_lines(reserved)?.is_empty(), "reserved before binding");
+    check_no_page_tail_reserved("before binding")?;
     let override_path = format!("/sys/bus/pci/devices/{pci}/driver_override");
     let result = (|| {
         fs::write(&override_path, "uio_dmabuf").map_err(|e| format!("driver_override: {e}"))?;
@@ -530,12 +529,7 @@ pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
             size == page && addr % page == 0,
             "BAR2 map at {addr:#x}, size {size:#x}: expected its whole page"
         );
-        let tail = iomem_lines(reserved)?;
-        check!(
-            tail.len() == 1
-                && tail[0].starts_with(&format!("{:08x}-{:08x}", addr + 256, addr + page - 1)),
-            "reservation of the page's rest: {tail:?}"
-        );
+        check_page_tail_reserved(addr, 256)?;
         let mmio = ok!(uio.map(map));
         ok!(mmio.read32(0));
         Ok(())
@@ -543,10 +537,5 @@ pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
     let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
     let _ = fs::write(&override_path, "\n");
     result?;
-    check!(
-        iomem_lines(reserved)?.is_empty(),
-        "the page's rest still reserved after unbind: {:?}",
-        iomem_lines(reserved)?
-    );
-    Ok(())
+    check_no_page_tail_reserved("after unbind")
 }

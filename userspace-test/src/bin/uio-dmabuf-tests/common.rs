@@ -42,6 +42,8 @@ pub(crate) enum Needs {
     Pci,
     /// QEMU's edu (its registers, interrupt and DMA engine).
     Edu,
+    /// A platform device described in the device tree (its clocks, power).
+    DeviceTree,
 }
 
 /// What the guest looks like.
@@ -108,11 +110,19 @@ impl Env {
     pub(crate) fn lacks(&self, needs: Needs) -> Option<&'static str> {
         let pci = matches!(&self.first_kind, Some((sysfs::Bus::Pci, _)));
         let edu = matches!(&self.first_kind, Some((sysfs::Bus::Pci, id)) if id == "1234:11e8");
+        let device_tree = matches!(&self.first_kind, Some((sysfs::Bus::Platform, _)))
+            && self.first().is_ok_and(|name| {
+                std::path::Path::new("/sys/bus/platform/devices")
+                    .join(name)
+                    .join("of_node")
+                    .exists()
+            });
         match needs {
             Needs::Any => None,
             Needs::Pci if !pci => Some("needs a PCI device"),
             Needs::Edu if !edu => Some("needs QEMU's edu"),
-            Needs::Pci | Needs::Edu => None,
+            Needs::DeviceTree if !device_tree => Some("needs a device-tree platform device"),
+            Needs::Pci | Needs::Edu | Needs::DeviceTree => None,
         }
     }
 
@@ -231,6 +241,30 @@ pub(crate) fn iomem_lines(what: &str) -> Result<Vec<String>, String> {
         .filter(|l| l.contains(what))
         .map(|l| l.trim().to_string())
         .collect())
+}
+
+/// How /proc/iomem names the rest of a sub-page region's page that the driver
+/// reserves while bound.
+pub(crate) const PAGE_TAIL_RESERVED: &str = "uio_dmabuf sub-page reserved";
+
+/// Checks that exactly one page tail is reserved: the rest of the page at
+/// `page_start` after its first `len` bytes.
+pub(crate) fn check_page_tail_reserved(page_start: u64, len: u64) -> Outcome {
+    let page = page_size() as u64;
+    let tail = iomem_lines(PAGE_TAIL_RESERVED)?;
+    let want = format!("{:08x}-{:08x}", page_start + len, page_start + page - 1);
+    check!(
+        tail.len() == 1 && tail[0].starts_with(&want),
+        "reservation of the page's rest: {tail:?}, expected {want}"
+    );
+    Ok(())
+}
+
+/// Checks that no page tail is reserved (`when`: before binding, after unbind).
+pub(crate) fn check_no_page_tail_reserved(when: &str) -> Outcome {
+    let tail = iomem_lines(PAGE_TAIL_RESERVED)?;
+    check!(tail.is_empty(), "the page's rest reserved {when}: {tail:?}");
+    Ok(())
 }
 
 pub(crate) fn sh(cmd: &str) -> Result<String, String> {

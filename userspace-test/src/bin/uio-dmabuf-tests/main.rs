@@ -20,6 +20,7 @@ mod errors;
 mod imports;
 mod lifetimes;
 mod platform;
+mod power;
 mod processes;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ use errors::*;
 use imports::*;
 use lifetimes::*;
 use platform::*;
+use power::*;
 use processes::*;
 
 /// Every test: its name, what it needs of the first bound device (a guest
@@ -192,6 +194,11 @@ const TESTS: &[Test] = &[
     ),
     ("cli-list", Needs::Any, t_cli_list),
     ("cli-import", Needs::Any, t_cli_import),
+    (
+        "platform-clocks-and-runtime-pm",
+        Needs::DeviceTree,
+        t_platform_clocks_and_runtime_pm,
+    ),
 ];
 
 /// Tests of x86 guests only, run with the others there: the platform test

@@ -8,7 +8,6 @@ use crate::common::*;
 
 const TESTDEV: &str = "uio_dmabuf_testdev";
 const TESTDEV_MODULE: &str = "/lib/modules/test/platform_testdev.ko";
-const RESERVED: &str = "uio_dmabuf sub-page reserved";
 
 fn platform_path(attr: &str) -> String {
     format!("/sys/bus/platform/devices/{TESTDEV}/{attr}")
@@ -56,12 +55,7 @@ pub(crate) fn t_platform_device(env: &Env) -> Outcome {
     let unloaded = sh("rmmod platform_testdev");
     result?;
     unloaded?;
-    check!(
-        iomem_lines(RESERVED)?.is_empty(),
-        "the page's rest still reserved after unbind: {:?}",
-        iomem_lines(RESERVED)?
-    );
-    Ok(())
+    check_no_page_tail_reserved("after unbind")
 }
 
 fn bound_testdev(env: &Env) -> Outcome {
@@ -79,12 +73,7 @@ fn bound_testdev(env: &Env) -> Outcome {
             && addr1 == addr0 + page,
         "maps {name0} {addr0:#x}+{size0:#x}, {name1} {addr1:#x}+{size1:#x}"
     );
-    let tail = iomem_lines(RESERVED)?;
-    check!(
-        tail.len() == 1
-            && tail[0].starts_with(&format!("{:08x}-{:08x}", addr1 + 256, addr1 + page - 1)),
-        "reservation of the page's rest: {tail:?}"
-    );
+    check_page_tail_reserved(addr1, 256)?;
     ok!(ok!(uio.map(1)).read32(0));
     check!(
         !std::path::Path::new(&format!("/sys/class/uio/{}/maps/map2", uio.name())).exists(),
