@@ -25,7 +25,7 @@ RUST_TARGET := x86_64-unknown-linux-gnu
 UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
-.PHONY: all module testmods deps kernel userspace ctest initramfs demo demo-x86 demo-zynqmp check check-host \
+.PHONY: all module testmods deps kernel userspace ctest clib metal initramfs demo demo-x86 demo-zynqmp check check-host \
 	fmt-check unit-test check-guest soak bench bench-image initramfs-arm64 fmt qemu-shell clean
 
 all: module
@@ -65,7 +65,49 @@ ctest: deps
 		| grep -q 'UAPI_TEST_WRONG_LAYOUT: import size'
 	g++ -x c++ -std=c++17 $(CFLAGS_UAPI) -fsyntax-only -include $(TOP)/uapi/uio_dmabuf.h /dev/null
 
-initramfs: module testmods userspace ctest
+# libuio-dmabuf (lib/): the C library over the uapi header, static and shared
+# (exporting the udb_ API alone, lib/uio-dmabuf.map), its pkg-config file, the
+# example built against the shared library, and the guest's test program
+# linked statically with it as a 64-bit and as a 32-bit program.
+LIB_BUILD := $(TOP)/build/lib
+LIB_VERSION := 0.1.0
+PREFIX ?= /usr/local
+CFLAGS_LIB := -Wall -Wextra -Werror -O2 -I$(TOP)/uapi -I$(TOP)/lib
+clib: deps
+	mkdir -p $(LIB_BUILD)
+	gcc $(CFLAGS_LIB) -fPIC -c -o $(LIB_BUILD)/uio-dmabuf.o $(TOP)/lib/uio-dmabuf.c
+	rm -f $(LIB_BUILD)/libuio-dmabuf.a && ar rcs $(LIB_BUILD)/libuio-dmabuf.a $(LIB_BUILD)/uio-dmabuf.o
+	gcc -shared -pthread -Wl,-soname,libuio-dmabuf.so.0 -Wl,--version-script=$(TOP)/lib/uio-dmabuf.map \
+		-o $(LIB_BUILD)/libuio-dmabuf.so.$(LIB_VERSION) $(LIB_BUILD)/uio-dmabuf.o
+	ln -sf libuio-dmabuf.so.$(LIB_VERSION) $(LIB_BUILD)/libuio-dmabuf.so.0
+	ln -sf libuio-dmabuf.so.0 $(LIB_BUILD)/libuio-dmabuf.so
+	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(LIB_VERSION)|' $(TOP)/lib/uio-dmabuf.pc.in >$(LIB_BUILD)/uio-dmabuf.pc
+	gcc $(CFLAGS_LIB) -o $(LIB_BUILD)/example $(TOP)/lib/example.c -L$(LIB_BUILD) -luio-dmabuf
+	gcc $(CFLAGS_LIB) -static -pthread -o $(TOP)/build/lib-test $(UT)/c/lib-test.c $(UT)/c/test-util.c \
+		$(LIB_BUILD)/libuio-dmabuf.a
+	gcc -m32 $(CFLAGS_LIB) -static -pthread -o $(TOP)/build/lib-test32 $(UT)/c/lib-test.c $(UT)/c/test-util.c \
+		$(TOP)/lib/uio-dmabuf.c
+	g++ -x c++ -std=c++17 $(CFLAGS_LIB) -fsyntax-only -include $(TOP)/lib/uio-dmabuf.h /dev/null
+
+# libuio-dmabuf-metal (lib/metal/): the libmetal bus, built against the user's
+# libmetal (scripts/build-libmetal: LIBMETAL_PREFIX= an installation,
+# LIBMETAL_SRC= a source tree or tarball, else the shared third-party
+# release), and the guest's test program that uses only libmetal's API and
+# ours. Without a libmetal this part is skipped, saying so, and so is its test.
+metal: clib
+	@rm -f $(TOP)/build/metal-test
+	@set -e; prefix=$$($(S)/build-libmetal) || { rc=$$?; [ $$rc = 3 ] || exit $$rc; \
+		echo "libmetal backend: SKIPPED (no libmetal; see above)"; exit 0; }; \
+	echo "libmetal backend: against $$prefix"; \
+	gcc $(CFLAGS_LIB) -I$(TOP)/lib/metal -I$$prefix/include -c -o $(LIB_BUILD)/uio-dmabuf-metal.o \
+		$(TOP)/lib/metal/uio-dmabuf-metal.c; \
+	rm -f $(LIB_BUILD)/libuio-dmabuf-metal.a; \
+	ar rcs $(LIB_BUILD)/libuio-dmabuf-metal.a $(LIB_BUILD)/uio-dmabuf-metal.o; \
+	gcc $(CFLAGS_LIB) -I$(TOP)/lib/metal -I$$prefix/include -static -pthread -o $(TOP)/build/metal-test \
+		$(UT)/c/metal-test.c $(UT)/c/test-util.c $(LIB_BUILD)/libuio-dmabuf-metal.a $(LIB_BUILD)/libuio-dmabuf.a \
+		$$prefix/lib/libmetal.a $$(gcc -print-file-name=libsysfs.a)
+
+initramfs: module testmods userspace ctest clib metal
 	$(S)/mkinitramfs
 
 # The demo: edu on x86 (PCI), then a ZynqMP GDMA channel on arm64 (platform
@@ -165,6 +207,7 @@ ARM64_KDIR = $(shell KERNEL_ARCH=arm64 $(S)/kernel-dir)
 ARM64_KMAKE_FLAGS = $(shell KERNEL_ARCH=arm64 $(S)/kernel-make-vars)
 ARM64_TARGET := aarch64-unknown-linux-gnu
 ARM64_SYSROOT = $(shell source $(S)/common.sh && echo $$ARM64_SYSROOT)
+ARM64_SYSFS = $(shell source $(S)/common.sh && echo $$ARM64_SYSFS)
 # clang and lld cross-compile and link for aarch64 against Debian's cross libc
 # and libgcc (libc6-dev-arm64-cross, libgcc-12-dev-arm64-cross).
 ARM64_CC := --target=aarch64-linux-gnu -fuse-ld=lld
@@ -177,6 +220,17 @@ initramfs-arm64: deps
 		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="--sysroot $(ARM64_SYSROOT) -C target-feature=+crt-static $(ARM64_LINK)" \
 		CARGO_TARGET_DIR=$(UT)/target/arm64 $(CARGO) build --release --locked --target $(ARM64_TARGET)
 	clang-19 $(ARM64_CC) $(CFLAGS_UAPI) -static -o $(TOP)/build/uapi-test-arm64 $(UT)/c/uapi-test.c
+	clang-19 $(ARM64_CC) $(CFLAGS_LIB) -static -pthread -o $(TOP)/build/lib-test-arm64 \
+		$(UT)/c/lib-test.c $(UT)/c/test-util.c $(TOP)/lib/uio-dmabuf.c
+	@# The libmetal backend's test (see `metal`); libmetal's atomic.h trips
+	@# clang's -Wdeprecated-pragma (ATOMIC_VAR_INIT), hence the -Wno.
+	@rm -f $(TOP)/build/metal-test-arm64
+	@set -e; prefix=$$(KERNEL_ARCH=arm64 $(S)/build-libmetal) || { rc=$$?; [ $$rc = 3 ] || exit $$rc; \
+		echo "libmetal backend (arm64): SKIPPED (no libmetal; see above)"; exit 0; }; \
+	echo "libmetal backend (arm64): against $$prefix"; \
+	clang-19 $(ARM64_CC) $(CFLAGS_LIB) -Wno-deprecated-pragma -I$(TOP)/lib/metal -I$$prefix/include -static -pthread \
+		-o $(TOP)/build/metal-test-arm64 $(UT)/c/metal-test.c $(UT)/c/test-util.c $(TOP)/lib/metal/uio-dmabuf-metal.c \
+		$(TOP)/lib/uio-dmabuf.c $$prefix/lib/libmetal.a $(ARM64_SYSFS)/lib/aarch64-linux-gnu/libsysfs.a
 	for dts in $(TOP)/qemu/dts/*.dts; do \
 		dtc -q -I dts -O dtb -o $(TOP)/build/$$(basename $$dts .dts).dtb $$dts || exit 1; \
 	done

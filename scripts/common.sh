@@ -105,6 +105,8 @@ kernel_image() {
 # busybox-static for arm64.
 ARM64_SYSROOT=$CACHE/arm64/rust-sysroot
 ARM64_BUSYBOX=$CACHE/arm64/busybox
+# libsysfs-dev for arm64 (static library and headers), for libmetal.
+ARM64_SYSFS=$CACHE/arm64/unpacked/usr
 
 # The build directory of the test kernel: one per source version, config fragment
 # and toolchain, so a change of any of them builds afresh and nothing else does.

@@ -2,12 +2,12 @@
 /*
  * uio_dmabuf: let UIO (userspace) drivers DMA into imported dma-bufs.
  *
- * /dev/uio-dmabuf is the import front-end for every PCI device bound to the
- * uio_dmabuf driver. A process names the target device by passing an open file
- * descriptor of that device's /dev/uioN: whoever may open the UIO device may DMA
- * with it, and nobody else (the capability model). The driver attaches the
- * dma-buf to the PCI device itself, so IOMMU translation and swiotlb bouncing
- * apply, maps it, and returns the DMA segments. Imports belong to the open file
+ * /dev/uio-dmabuf is the import front-end for every device (PCI or platform)
+ * bound to the uio_dmabuf driver. A process names the target device by passing
+ * an open file descriptor of that device's /dev/uioN: whoever may open the UIO
+ * device may DMA with it, and nobody else (the capability model). The driver
+ * attaches the dma-buf to the device itself, so IOMMU translation, swiotlb
+ * bouncing and cache maintenance apply, maps it, and returns the DMA segments. Imports belong to the open file
  * of /dev/uio-dmabuf: closing it (or the process dying) releases them all.
  *
  * Layout: only __u32/__u64/__s32 fields, explicit padding, every struct a
