@@ -24,8 +24,8 @@
  *
  * Errors: every int-returning function returns 0 (or a count) on success and
  * a negative errno on failure, the kernel's errno where an ioctl failed (the
- * errno table of README.md), and leaves errno alone otherwise. Nothing is
- * printed.
+ * errno table of README.md); errno itself is unspecified afterwards. Nothing
+ * is printed.
  *
  * Threads: functions may be called from any number of threads at once on the
  * same or different devices and imports (each call is one or more ioctls on

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/dma-buf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,13 @@ void metal_linux_irq_register_dev(struct metal_device *dev, int irq);
 /* libmetal's Linux IRQ numbers are file descriptors below this. */
 #define METAL_IRQ_LIMIT 1023
 
+/*
+ * Protects the bus's device list, every device's import list and the
+ * imports' ownership: imports are found by their region alone (release,
+ * contiguous), on any device.
+ */
+static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct umetal_device;
 
 /* One import as a region; `io` first, so the region's address is the import's. */
@@ -44,6 +52,7 @@ struct umetal_import {
 	int dmabuf_fd;           /* a dup, for DMA_BUF_IOCTL_SYNC */
 	uint32_t dir;            /* METAL_DMA_DEV_* the import allows */
 	uint64_t sync_rw;        /* DMA_BUF_SYNC_READ/WRITE of the CPU's side */
+	int device_owned;        /* handed to the device by metal_dma_map */
 	metal_phys_addr_t *physmap; /* per page, when the segments are page-aligned */
 	/* The segments sorted by device address, for phys_to_offset. */
 	struct umetal_run {
@@ -173,16 +182,30 @@ static void release_import(struct umetal_import *imp);
 
 static void close_device(struct umetal_device *dev)
 {
+	struct umetal_import *imp, *next;
 	unsigned int i;
 
 	if (dev->irq >= 0) {
+		unsigned int flags;
+
+		/* Out of the IRQ thread's poll set; then, under libmetal's IRQ
+		 * lock, which the thread holds while it runs a handler and the
+		 * ack, forget the handler and the device (libmetal never does on
+		 * its own): after that the thread touches neither. */
 		metal_irq_disable(dev->irq);
-		metal_irq_unregister(dev->irq);
-		/* libmetal never forgets a device on its own. */
+		flags = metal_irq_save_disable();
 		metal_linux_irq_register_dev(NULL, dev->irq);
+		metal_irq_unregister(dev->irq);
+		metal_irq_restore_enable(flags);
 	}
-	while (dev->imports)
-		release_import(dev->imports);
+	pthread_mutex_lock(&lists_lock);
+	imp = dev->imports;
+	dev->imports = NULL;
+	pthread_mutex_unlock(&lists_lock);
+	for (; imp; imp = next) {
+		next = imp->next;
+		release_import(imp);
+	}
 	for (i = 0; i < METAL_MAX_DEVICE_REGIONS; i++)
 		if (dev->maps[i])
 			munmap(dev->maps[i], dev->map_len[i]);
@@ -229,7 +252,9 @@ static int bus_dev_open(struct metal_bus *bus, const char *name, struct metal_de
 	} else {
 		dev->mdev.irq_info = (void *)-1;
 	}
+	pthread_mutex_lock(&lists_lock);
 	metal_list_add_tail(&bus->devices, &dev->mdev.node);
+	pthread_mutex_unlock(&lists_lock);
 	*device = &dev->mdev;
 	return 0;
 fail:
@@ -241,17 +266,26 @@ fail:
 static void bus_dev_close(struct metal_bus *bus, struct metal_device *device)
 {
 	(void)bus;
+	pthread_mutex_lock(&lists_lock);
 	metal_list_del(&device->node);
+	pthread_mutex_unlock(&lists_lock);
 	close_device(to_umetal(device));
 }
 
 static void bus_close(struct metal_bus *bus)
 {
-	struct metal_list *node;
+	for (;;) {
+		struct metal_device *mdev = NULL;
 
-	while (!metal_list_is_empty(&bus->devices)) {
-		node = bus->devices.next;
-		bus_dev_close(bus, metal_container_of(node, struct metal_device, node));
+		pthread_mutex_lock(&lists_lock);
+		if (!metal_list_is_empty(&bus->devices)) {
+			mdev = metal_container_of(bus->devices.next, struct metal_device, node);
+			metal_list_del(&mdev->node);
+		}
+		pthread_mutex_unlock(&lists_lock);
+		if (!mdev)
+			break;
+		close_device(to_umetal(mdev));
 	}
 }
 
@@ -272,7 +306,7 @@ struct udb_device *uio_dmabuf_metal_udb(struct metal_device *dev)
 	return dev && dev->bus == &uio_dmabuf_bus ? to_umetal(dev)->udb : NULL;
 }
 
-/* The import of `dev` whose region is `io`, or NULL. */
+/* The import of `dev` whose region is `io`, or NULL. Under lists_lock. */
 static struct umetal_import *find_import(struct umetal_device *dev, struct metal_io_region *io)
 {
 	struct umetal_import *imp;
@@ -283,7 +317,8 @@ static struct umetal_import *find_import(struct umetal_device *dev, struct metal
 	return NULL;
 }
 
-/* The import whose region is `io`, on any open device of the bus, or NULL. */
+/* The import whose region is `io`, on any open device of the bus, or NULL.
+ * Under lists_lock. */
 static struct umetal_import *import_of(struct metal_io_region *io)
 {
 	struct metal_list *node;
@@ -347,7 +382,8 @@ static int exporter_sync(struct umetal_import *imp, int start)
 	return ioctl(imp->dmabuf_fd, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0;
 }
 
-static void release_import(struct umetal_import *imp)
+/* Unlinks `imp` from its device's list. Under lists_lock. */
+static void unlink_import(struct umetal_import *imp)
 {
 	struct umetal_import **link;
 
@@ -356,7 +392,15 @@ static void release_import(struct umetal_import *imp)
 			*link = imp->next;
 			break;
 		}
-	exporter_sync(imp, 0);
+}
+
+/* Tears down an unlinked import. */
+static void release_import(struct umetal_import *imp)
+{
+	/* The CPU's access ends (metal_dma_map ended it for a buffer still
+	 * handed to the device). */
+	if (!imp->device_owned)
+		exporter_sync(imp, 0);
 	munmap(imp->io.virt, imp->io.size);
 	udb_release(imp->imp);
 	close(imp->dmabuf_fd);
@@ -419,6 +463,11 @@ int uio_dmabuf_metal_import(struct metal_device *mdev, int dmabuf_fd, uint32_t d
 	}
 	size = udb_size(imp->imp);
 	segs = udb_segments(imp->imp, &imp->nr);
+	/* libmetal's offsets and sizes are unsigned long and size_t. */
+	if (size > ULONG_MAX || size > SIZE_MAX) {
+		err = -ERANGE;
+		goto fail;
+	}
 	imp->by_addr = calloc(imp->nr, sizeof(*imp->by_addr));
 	imp->physmap = calloc((size + page - 1) / page, sizeof(*imp->physmap));
 	if (!imp->by_addr || !imp->physmap) {
@@ -452,10 +501,12 @@ int uio_dmabuf_metal_import(struct metal_device *mdev, int dmabuf_fd, uint32_t d
 		goto fail;
 	}
 	metal_io_init(&imp->io, virt, imp->physmap, size, page_shift, 0, &ops);
-	imp->next = dev->imports;
-	dev->imports = imp;
 	/* The buffer belongs to the CPU until metal_dma_map(). */
 	exporter_sync(imp, 1);
+	pthread_mutex_lock(&lists_lock);
+	imp->next = dev->imports;
+	dev->imports = imp;
+	pthread_mutex_unlock(&lists_lock);
 	*io = &imp->io;
 	return 0;
 fail:
@@ -469,8 +520,13 @@ fail:
 
 int uio_dmabuf_metal_release(struct metal_io_region *io)
 {
-	struct umetal_import *imp = import_of(io);
+	struct umetal_import *imp;
 
+	pthread_mutex_lock(&lists_lock);
+	imp = import_of(io);
+	if (imp)
+		unlink_import(imp);
+	pthread_mutex_unlock(&lists_lock);
 	if (!imp)
 		return -EINVAL;
 	release_import(imp);
@@ -479,11 +535,14 @@ int uio_dmabuf_metal_release(struct metal_io_region *io)
 
 size_t uio_dmabuf_metal_contiguous(struct metal_io_region *io, unsigned long offset)
 {
-	struct umetal_import *imp = import_of(io);
-	uint64_t addr, run;
+	struct umetal_import *imp;
+	uint64_t addr, run = 0;
 
-	if (!imp || udb_dma_addr(imp->imp, offset, &addr, &run))
-		return 0;
+	pthread_mutex_lock(&lists_lock);
+	imp = import_of(io);
+	if (imp && udb_dma_addr(imp->imp, offset, &addr, &run))
+		run = 0;
+	pthread_mutex_unlock(&lists_lock);
 	return run;
 }
 
@@ -508,32 +567,70 @@ static struct umetal_import *checked_entry(struct umetal_device *dev, uint32_t d
 	return imp;
 }
 
+/* Hands an import to the device: the exporter's end of CPU access, then
+ * SYNC FOR_DEVICE; nothing if it is the device's already. Under lists_lock. */
+static int to_device(struct umetal_import *imp)
+{
+	int err;
+
+	if (imp->device_owned)
+		return 0;
+	err = exporter_sync(imp, 0);
+	if (!err) {
+		err = udb_sync(imp->imp, UIO_DMABUF_SYNC_FOR_DEVICE);
+		if (err)
+			exporter_sync(imp, 1);
+	}
+	if (!err)
+		imp->device_owned = 1;
+	return err;
+}
+
+/* Hands an import back to the CPU: SYNC FOR_CPU, then the exporter's start
+ * of CPU access; nothing if it is the CPU's. Under lists_lock. */
+static void to_cpu(struct umetal_import *imp)
+{
+	if (!imp->device_owned)
+		return;
+	udb_sync(imp->imp, UIO_DMABUF_SYNC_FOR_CPU);
+	exporter_sync(imp, 1);
+	imp->device_owned = 0;
+}
+
 static int bus_dma_map(struct metal_bus *bus, struct metal_device *device, uint32_t dir,
 		       struct metal_sg *sg_in, int nents, struct metal_sg *sg_out)
 {
 	struct umetal_device *dev = to_umetal(device);
-	int i, j, err;
+	struct umetal_import **handed;
+	int i, n = 0, err = 0;
 
 	(void)bus;
 	if (nents <= 0)
 		return -EINVAL;
-	for (i = 0; i < nents; i++)
+	handed = calloc(nents, sizeof(*handed));
+	if (!handed)
+		return -ENOMEM;
+	pthread_mutex_lock(&lists_lock);
+	for (i = 0; i < nents && !err; i++)
 		if (!checked_entry(dev, dir, &sg_in[i]))
-			return -EINVAL;
-	for (i = 0; i < nents; i++) {
+			err = -EINVAL;
+	for (i = 0; i < nents && !err; i++) {
 		struct umetal_import *imp = checked_entry(dev, dir, &sg_in[i]);
 
-		/* Each import once, at its first entry. */
-		for (j = 0; j < i && sg_in[j].io != sg_in[i].io; j++)
-			;
-		if (j < i)
+		/* Each import once, however many entries lie in it. */
+		if (imp->device_owned)
 			continue;
-		err = exporter_sync(imp, 0);
+		err = to_device(imp);
 		if (!err)
-			err = udb_sync(imp->imp, UIO_DMABUF_SYNC_FOR_DEVICE);
-		if (err)
-			return err;
+			handed[n++] = imp;
 	}
+	/* All or nothing: what this call handed over goes back on failure. */
+	while (err && n > 0)
+		to_cpu(handed[--n]);
+	pthread_mutex_unlock(&lists_lock);
+	free(handed);
+	if (err)
+		return err;
 	if (sg_out != sg_in)
 		memcpy(sg_out, sg_in, nents * sizeof(*sg_out));
 	return nents;
@@ -543,17 +640,15 @@ static void bus_dma_unmap(struct metal_bus *bus, struct metal_device *device, ui
 			  struct metal_sg *sg, int nents)
 {
 	struct umetal_device *dev = to_umetal(device);
-	int i, j;
+	int i;
 
 	(void)bus;
+	pthread_mutex_lock(&lists_lock);
 	for (i = 0; i < nents; i++) {
 		struct umetal_import *imp = checked_entry(dev, dir, &sg[i]);
 
-		for (j = 0; j < i && sg[j].io != sg[i].io; j++)
-			;
-		if (!imp || j < i)
-			continue;
-		udb_sync(imp->imp, UIO_DMABUF_SYNC_FOR_CPU);
-		exporter_sync(imp, 1);
+		if (imp)
+			to_cpu(imp);
 	}
+	pthread_mutex_unlock(&lists_lock);
 }

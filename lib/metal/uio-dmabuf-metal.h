@@ -37,15 +37,18 @@
  * metal_irq_disable (libmetal holds its IRQ lock while it runs).
  *
  * Buffers: uio_dmabuf_metal_import() imports a dma-buf for DMA by the device
- * and returns it as a metal_io_region over the CPU mapping whose physmap holds
- * the device address of every page: metal_io_phys(io, offset) is the DMA
- * address of byte `offset`, metal_io_phys_to_offset() goes back. Addresses
+ * and returns it as a metal_io_region over the CPU mapping whose translation
+ * gives device addresses: metal_io_phys(io, offset) is the DMA address of
+ * byte `offset`, metal_io_phys_to_offset() goes back (the region's ops do
+ * it, for segments at any alignment; its physmap also holds each page's
+ * device address where every segment starts a page). Addresses
  * are contiguous only within a segment: uio_dmabuf_metal_contiguous() tells
  * how far, and UIO_DMABUF_IMPORT_CONTIGUOUS asks for a single segment. A
  * buffer belongs to the CPU after import; metal_dma_map() of scatter entries
  * in it hands it to the device (the exporter's DMA_BUF_IOCTL_SYNC end of CPU
- * access, then SYNC FOR_DEVICE), metal_dma_unmap() back to the CPU (SYNC
- * FOR_CPU, then DMA_BUF_IOCTL_SYNC start). Every entry must lie within one
+ * access, then SYNC FOR_DEVICE; once, however many entries lie in it, and for
+ * all entries or none), metal_dma_unmap() back to the CPU (SYNC FOR_CPU, then
+ * DMA_BUF_IOCTL_SYNC start). Every entry must lie within one
  * import of this device, and the direction must be one the import allows
  * (METAL_DMA_DEV_R: imported DEV_R or DEV_WR; ...), else -EINVAL. Entries are
  * not split (libmetal gives no room to): a DMA transfer must not cross a
@@ -60,8 +63,11 @@
  * metal_phys_addr_t is an unsigned long: on 32-bit userspace an import with
  * a device address above 4 GiB fails with -ERANGE.
  *
- * Errors are negative errnos. Thread safety is libmetal's: open, close,
- * import and release from one thread at a time per device.
+ * Errors are negative errnos. Any thread may import, release, map and unmap
+ * (the bus keeps its lists under a lock); a region must not be used while or
+ * after it is released, nor a device while or after it is closed. Closing a
+ * device also disables and unregisters its interrupt, waiting for a handler
+ * that runs.
  */
 #ifndef UIO_DMABUF_METAL_H
 #define UIO_DMABUF_METAL_H
@@ -91,8 +97,8 @@ void uio_dmabuf_metal_finish(void);
  * Imports dma-buf `dmabuf_fd` (not taken: the caller still closes it) into
  * `dev` for DMA in `dir` (METAL_DMA_DEV_R, _W or _WR), with `flags`
  * (UIO_DMABUF_IMPORT_*), maps it for the CPU and returns it as a region in
- * *io. -EINVAL: not a device of this bus, a bad direction, or segments that
- * are not page-aligned; -ERANGE: an address metal_phys_addr_t cannot hold;
+ * *io. -EINVAL: not a device of this bus, or a bad direction; -ERANGE: an
+ * address metal_phys_addr_t cannot hold, or a size libmetal's cannot;
  * the import's errors (see udb_import()); -ENOMEM.
  */
 int uio_dmabuf_metal_import(struct metal_device *dev, int dmabuf_fd, uint32_t dir,

@@ -38,6 +38,7 @@
 /* edu's registers (QEMU docs/specs/edu.rst) */
 #define EDU_ID 0x00
 #define EDU_IRQ_STATUS 0x24
+#define EDU_IRQ_RAISE 0x60
 #define EDU_IRQ_ACK 0x64
 #define EDU_DMA_SRC 0x80
 #define EDU_DMA_DST 0x88
@@ -236,6 +237,47 @@ static void check_high_fds(const char *name)
 		close(fds[--n]);
 }
 
+/*
+ * Closing a device whose handler is still registered and enabled, with an
+ * interrupt raised just before (edu can raise one on request): the bus
+ * disables it and waits for a running handler, after which the handler is
+ * never called again; the device opens again afterwards.
+ */
+static void check_close_with_handler(const char *name, const struct engine *engine)
+{
+	struct irq_state st = { 0 };
+	struct metal_device *dev;
+	unsigned int calls;
+	int irq;
+
+	if (metal_device_open(UIO_DMABUF_METAL_BUS, name, &dev)) {
+		check(0, "metal_device_open for the close test", 0);
+		return;
+	}
+	st.regs = metal_device_io_region(dev, 0);
+	irq = (int)(intptr_t)dev->irq_info;
+	metal_irq_register(irq, engine->handler, &st);
+	metal_irq_enable(irq);
+	if (engine == &edu_engine)
+		metal_io_write32(st.regs, EDU_IRQ_RAISE, EDU_IRQ_DMA);
+	metal_device_close(dev);
+	calls = atomic_load(&st.calls);
+	usleep(300 * 1000);
+	check(atomic_load(&st.calls) == calls, "no handler call after metal_device_close",
+	      (long)atomic_load(&st.calls));
+	if (metal_device_open(UIO_DMABUF_METAL_BUS, name, &dev)) {
+		check(0, "metal_device_open after closing with a handler registered", 0);
+		return;
+	}
+	check(1, "metal_device_open after closing with a handler registered", 0);
+	/* Leave no interrupt pending at edu for the tests after this one. */
+	if (engine == &edu_engine) {
+		st.regs = metal_device_io_region(dev, 0);
+		metal_io_write32(st.regs, EDU_IRQ_ACK, metal_io_read32(st.regs, EDU_IRQ_STATUS));
+	}
+	metal_device_close(dev);
+}
+
 int main(int argc, char **argv)
 {
 	size_t size = argc > 1 ? strtoul(argv[1], NULL, 0) : 32768, off;
@@ -323,6 +365,21 @@ int main(int argc, char **argv)
 	sg_bad = (struct metal_sg){ .virt = src->virt, .io = src, .len = size + 1 };
 	expect(metal_dma_map(dev, METAL_DMA_DEV_R, &sg_bad, 1, &sg_out), -EINVAL,
 	       "metal_dma_map past the import's end");
+	{
+		/* Two entries in one import: handed over once, both returned. */
+		struct metal_sg two[2] = {
+			{ .virt = src->virt, .io = src, .len = size / 2 },
+			{ .virt = (char *)src->virt + size / 2, .io = src, .len = size - size / 2 },
+		};
+
+		expect(metal_dma_map(dev, METAL_DMA_DEV_R, two, 2, two), 2,
+		       "metal_dma_map of two entries in one import");
+		metal_dma_unmap(dev, METAL_DMA_DEV_R, two, 2);
+		/* One good entry and a bad one: refused as a whole. */
+		two[1] = (struct metal_sg){ .virt = dst->virt, .io = dst, .len = 4 };
+		expect(metal_dma_map(dev, METAL_DMA_DEV_R, two, 2, two), -EINVAL,
+		       "metal_dma_map of a good and a bad entry");
+	}
 	expect(metal_dma_map(dev, METAL_DMA_DEV_R, &sg_src, 1, &sg_out), 1,
 	       "metal_dma_map of the source");
 	expect(metal_dma_map(dev, METAL_DMA_DEV_W, &sg_dst, 1, &sg_out), 1,
@@ -364,6 +421,7 @@ int main(int argc, char **argv)
 	metal_device_close(dev);
 	check(counter("imports_alive") == 0 && counter("bytes_mapped") == 0,
 	      "debugfs: nothing alive after metal_device_close", counter("imports_alive"));
+	check_close_with_handler(devname, engine);
 	uio_dmabuf_metal_finish();
 	metal_finish();
 	close(src_fd);
