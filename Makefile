@@ -25,7 +25,7 @@ RUST_TARGET := x86_64-unknown-linux-gnu
 UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
-.PHONY: all module testmods deps kernel userspace ctest clib metal initramfs demo demo-x86 demo-zynqmp check check-host \
+.PHONY: all module testmods deps kernel userspace ctest clib metal man initramfs demo demo-x86 demo-zynqmp check check-host \
 	fmt-check unit-test check-guest soak bench bench-image initramfs-arm64 fmt qemu-shell clean
 
 all: module
@@ -106,6 +106,11 @@ metal: clib
 	gcc $(CFLAGS_LIB) -I$(TOP)/lib/metal -I$$prefix/include -static -pthread -o $(TOP)/build/metal-test \
 		$(UT)/c/metal-test.c $(UT)/c/test-util.c $(LIB_BUILD)/libuio-dmabuf-metal.a $(LIB_BUILD)/libuio-dmabuf.a \
 		$$prefix/lib/libmetal.a $$(gcc -print-file-name=libsysfs.a)
+
+# The man pages, uio-dmabuf(4) (its ERRORS generated from README.md's errno
+# table) and uio-dmabuf(1), into build/man.
+man:
+	$(S)/gen-man $(TOP)/build/man
 
 initramfs: module testmods userspace ctest clib metal
 	$(S)/mkinitramfs
