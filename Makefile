@@ -25,7 +25,7 @@ RUST_TARGET := x86_64-unknown-linux-gnu
 UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
-.PHONY: all module testmods deps kernel userspace ctest clib metal man initramfs demo demo-x86 demo-zynqmp check check-host \
+.PHONY: all module testmods deps kernel userspace ctest clib metal man install uninstall initramfs demo demo-x86 demo-zynqmp check check-host \
 	fmt-check unit-test check-guest soak bench bench-image initramfs-arm64 fmt qemu-shell clean
 
 all: module
@@ -72,9 +72,12 @@ ctest: deps
 LIB_BUILD := $(TOP)/build/lib
 LIB_VERSION := 0.1.0
 PREFIX ?= /usr/local
-CFLAGS_LIB := -Wall -Wextra -Werror -O2 -I$(TOP)/uapi -I$(TOP)/lib
+# The uapi header as userspace includes it once installed: <linux/uio_dmabuf.h>.
+UAPI_INC := $(TOP)/build/include
+CFLAGS_LIB := -Wall -Wextra -Werror -O2 -I$(UAPI_INC) -I$(TOP)/uapi -I$(TOP)/lib
 clib: deps
-	mkdir -p $(LIB_BUILD)
+	mkdir -p $(LIB_BUILD) $(UAPI_INC)/linux
+	cp $(TOP)/uapi/uio_dmabuf.h $(UAPI_INC)/linux/uio_dmabuf.h
 	gcc $(CFLAGS_LIB) -fPIC -c -o $(LIB_BUILD)/uio-dmabuf.o $(TOP)/lib/uio-dmabuf.c
 	rm -f $(LIB_BUILD)/libuio-dmabuf.a && ar rcs $(LIB_BUILD)/libuio-dmabuf.a $(LIB_BUILD)/uio-dmabuf.o
 	gcc -shared -pthread -Wl,-soname,libuio-dmabuf.so.0 -Wl,--version-script=$(TOP)/lib/uio-dmabuf.map \
@@ -217,7 +220,7 @@ ARM64_SYSFS = $(shell source $(S)/common.sh && echo $$ARM64_SYSFS)
 # and libgcc (libc6-dev-arm64-cross, libgcc-12-dev-arm64-cross).
 ARM64_CC := --target=aarch64-linux-gnu -fuse-ld=lld
 ARM64_LINK := -C link-arg=--target=aarch64-linux-gnu -C link-arg=-fuse-ld=lld
-initramfs-arm64: deps
+initramfs-arm64: deps clib
 	KERNEL_ARCH=arm64 $(S)/build-kernel >/dev/null
 	$(call build_copy,$(ARM64_TREE),$(ARM64_KDIR),$(ARM64_KMAKE_FLAGS),qemu/testmod)
 	cd $(UT) && RUSTC=$(shell source $(S)/common.sh && echo $$KRUSTC) \
@@ -240,6 +243,51 @@ initramfs-arm64: deps
 		dtc -q -I dts -O dtb -o $(TOP)/build/$$(basename $$dts .dts).dtb $$dts || exit 1; \
 	done
 	KERNEL_ARCH=arm64 MODULE_TREE=$(ARM64_TREE) $(S)/mkinitramfs
+
+# make install / make uninstall, DESTDIR-aware (PREFIX, default /usr/local):
+# the module into the kernel's module tree of KDIR's release (modules_install,
+# under updates/, then depmod), the uapi header as <linux/uio_dmabuf.h>, the C
+# library (static, shared, header, pkg-config file; the libmetal bus where it
+# was built), the CLI, the man pages, a udev rule giving group uio-dmabuf
+# /dev/uio-dmabuf (the group is created when installing into /), and a
+# modprobe.d example with every option commented out.
+KREL = $(shell $(MAKE) -s -C $(KDIR) $(KMAKE_FLAGS) kernelrelease)
+INSTALL_FILES = $(PREFIX)/include/linux/uio_dmabuf.h $(PREFIX)/include/uio-dmabuf.h \
+	$(PREFIX)/lib/libuio-dmabuf.a $(PREFIX)/lib/libuio-dmabuf.so.$(LIB_VERSION) \
+	$(PREFIX)/lib/libuio-dmabuf.so.0 $(PREFIX)/lib/libuio-dmabuf.so \
+	$(PREFIX)/lib/pkgconfig/uio-dmabuf.pc $(PREFIX)/bin/uio-dmabuf \
+	$(PREFIX)/share/man/man1/uio-dmabuf.1 $(PREFIX)/share/man/man4/uio-dmabuf.4 \
+	/etc/udev/rules.d/70-uio-dmabuf.rules /etc/modprobe.d/uio-dmabuf.conf
+METAL_INSTALL_FILES = $(PREFIX)/include/uio-dmabuf-metal.h $(PREFIX)/lib/libuio-dmabuf-metal.a
+install: module userspace clib metal man
+	$(MAKE) -C $(KDIR) M=$(TOP) $(KMAKE_FLAGS) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
+		modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL)
+	install -D -m 0644 $(TOP)/uapi/uio_dmabuf.h $(DESTDIR)$(PREFIX)/include/linux/uio_dmabuf.h
+	install -D -m 0644 $(TOP)/lib/uio-dmabuf.h $(DESTDIR)$(PREFIX)/include/uio-dmabuf.h
+	install -D -m 0644 $(LIB_BUILD)/libuio-dmabuf.a $(DESTDIR)$(PREFIX)/lib/libuio-dmabuf.a
+	install -D -m 0755 $(LIB_BUILD)/libuio-dmabuf.so.$(LIB_VERSION) \
+		$(DESTDIR)$(PREFIX)/lib/libuio-dmabuf.so.$(LIB_VERSION)
+	ln -sf libuio-dmabuf.so.$(LIB_VERSION) $(DESTDIR)$(PREFIX)/lib/libuio-dmabuf.so.0
+	ln -sf libuio-dmabuf.so.0 $(DESTDIR)$(PREFIX)/lib/libuio-dmabuf.so
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(LIB_VERSION)|' $(TOP)/lib/uio-dmabuf.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/uio-dmabuf.pc
+	if [ -f $(LIB_BUILD)/libuio-dmabuf-metal.a ]; then \
+		install -D -m 0644 $(TOP)/lib/metal/uio-dmabuf-metal.h $(DESTDIR)$(PREFIX)/include/uio-dmabuf-metal.h; \
+		install -D -m 0644 $(LIB_BUILD)/libuio-dmabuf-metal.a $(DESTDIR)$(PREFIX)/lib/libuio-dmabuf-metal.a; \
+	fi
+	install -D -m 0755 $(UT_BIN)/uio-dmabuf $(DESTDIR)$(PREFIX)/bin/uio-dmabuf
+	install -D -m 0644 $(TOP)/build/man/uio-dmabuf.1 $(DESTDIR)$(PREFIX)/share/man/man1/uio-dmabuf.1
+	install -D -m 0644 $(TOP)/build/man/uio-dmabuf.4 $(DESTDIR)$(PREFIX)/share/man/man4/uio-dmabuf.4
+	install -D -m 0644 $(TOP)/packaging/70-uio-dmabuf.rules $(DESTDIR)/etc/udev/rules.d/70-uio-dmabuf.rules
+	install -D -m 0644 $(TOP)/packaging/uio-dmabuf.conf $(DESTDIR)/etc/modprobe.d/uio-dmabuf.conf
+	[ -n "$(DESTDIR)" ] || getent group uio-dmabuf >/dev/null || groupadd --system uio-dmabuf
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KREL)/updates/driver/uio_dmabuf.ko
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL)
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES) $(METAL_INSTALL_FILES))
 
 qemu-shell: initramfs
 	$(TOP)/qemu/run --shell

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
- * libuio-dmabuf: the C library over the uio_dmabuf uapi (<uio_dmabuf.h>).
+ * libuio-dmabuf: the C library over the uio_dmabuf uapi (<linux/uio_dmabuf.h>).
  *
  * A userspace driver opens a device bound to the uio_dmabuf kernel driver,
  * imports dma-bufs into it and programs its DMA engine with the device
@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "uio_dmabuf.h"
+#include <linux/uio_dmabuf.h>
 
 #ifdef __cplusplus
 extern "C" {
