@@ -586,14 +586,20 @@ static int to_device(struct umetal_import *imp)
 	return err;
 }
 
-/* Hands an import back to the CPU: SYNC FOR_CPU, then the exporter's start
- * of CPU access; nothing if it is the CPU's. Under lists_lock. */
+/*
+ * Hands an import back to the CPU: the exporter's start of CPU access, then
+ * SYNC FOR_CPU, in that order: an exporter that syncs a mapping of its own
+ * (udmabuf, for its misc device) copies that mapping's bounce buffer, which
+ * never saw the device's data, over the pages when bouncing is forced; this
+ * driver's sync then copies the device's data back over it. Nothing if the
+ * import is the CPU's. Under lists_lock.
+ */
 static void to_cpu(struct umetal_import *imp)
 {
 	if (!imp->device_owned)
 		return;
-	udb_sync(imp->imp, UIO_DMABUF_SYNC_FOR_CPU);
 	exporter_sync(imp, 1);
+	udb_sync(imp->imp, UIO_DMABUF_SYNC_FOR_CPU);
 	imp->device_owned = 0;
 }
 

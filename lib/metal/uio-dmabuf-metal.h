@@ -47,8 +47,9 @@
  * buffer belongs to the CPU after import; metal_dma_map() of scatter entries
  * in it hands it to the device (the exporter's DMA_BUF_IOCTL_SYNC end of CPU
  * access, then SYNC FOR_DEVICE; once, however many entries lie in it, and for
- * all entries or none), metal_dma_unmap() back to the CPU (SYNC FOR_CPU, then
- * DMA_BUF_IOCTL_SYNC start). Every entry must lie within one
+ * all entries or none), metal_dma_unmap() back to the CPU (DMA_BUF_IOCTL_SYNC
+ * start, then SYNC FOR_CPU: udmabuf's own sync, under forced bouncing, would
+ * otherwise copy stale data over what the device wrote). Every entry must lie within one
  * import of this device, and the direction must be one the import allows
  * (METAL_DMA_DEV_R: imported DEV_R or DEV_WR; ...), else -EINVAL. Entries are
  * not split (libmetal gives no room to): a DMA transfer must not cross a
