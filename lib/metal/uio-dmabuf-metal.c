@@ -137,28 +137,31 @@ static int read_number(const char *path, unsigned long long *value)
 	return errno ? -errno : 0;
 }
 
+/* Reads attribute `attr` of UIO map `index` of the device. */
+static int map_attr(struct umetal_device *dev, unsigned int index, const char *attr,
+		    unsigned long long *value)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/class/uio/%s/maps/map%u/%s", udb_uio_name(dev->udb),
+		 index, attr);
+	return read_number(path, value);
+}
+
 /* Maps UIO map `index` of the device as region `index`: 0 when it exists,
  * 1 when there is no such map, else -errno. */
 static int map_region(struct umetal_device *dev, unsigned int index)
 {
 	unsigned long long addr, offset, size;
 	long page = sysconf(_SC_PAGESIZE);
-	char path[PATH_MAX];
 	void *virt;
+	int err = map_attr(dev, index, "addr", &addr);
 
-	snprintf(path, sizeof(path), "/sys/class/uio/%s/maps/map%u/addr", udb_uio_name(dev->udb),
-		 index);
-	if (access(path, F_OK))
+	if (err == -ENOENT)
 		return 1;
-	if (read_number(path, &addr))
+	if (err || map_attr(dev, index, "size", &size))
 		return -EIO;
-	snprintf(path, sizeof(path), "/sys/class/uio/%s/maps/map%u/size", udb_uio_name(dev->udb),
-		 index);
-	if (read_number(path, &size))
-		return -EIO;
-	snprintf(path, sizeof(path), "/sys/class/uio/%s/maps/map%u/offset",
-		 udb_uio_name(dev->udb), index);
-	if (read_number(path, &offset))
+	if (map_attr(dev, index, "offset", &offset))
 		offset = 0;
 	dev->map_phys[index] = (metal_phys_addr_t)addr;
 	virt = mmap(NULL, offset + size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -607,34 +610,36 @@ static int bus_dma_map(struct metal_bus *bus, struct metal_device *device, uint3
 		       struct metal_sg *sg_in, int nents, struct metal_sg *sg_out)
 {
 	struct umetal_device *dev = to_umetal(device);
-	struct umetal_import **handed;
+	struct umetal_import **imps, **handed;
 	int i, n = 0, err = 0;
 
 	(void)bus;
 	if (nents <= 0)
 		return -EINVAL;
-	handed = calloc(nents, sizeof(*handed));
-	if (!handed)
+	/* The entries' imports, then (from the middle) those handed over here. */
+	imps = calloc(2 * (size_t)nents, sizeof(*imps));
+	if (!imps)
 		return -ENOMEM;
+	handed = imps + nents;
 	pthread_mutex_lock(&lists_lock);
-	for (i = 0; i < nents && !err; i++)
-		if (!checked_entry(dev, dir, &sg_in[i]))
-			err = -EINVAL;
 	for (i = 0; i < nents && !err; i++) {
-		struct umetal_import *imp = checked_entry(dev, dir, &sg_in[i]);
-
+		imps[i] = checked_entry(dev, dir, &sg_in[i]);
+		if (!imps[i])
+			err = -EINVAL;
+	}
+	for (i = 0; i < nents && !err; i++) {
 		/* Each import once, however many entries lie in it. */
-		if (imp->device_owned)
+		if (imps[i]->device_owned)
 			continue;
-		err = to_device(imp);
+		err = to_device(imps[i]);
 		if (!err)
-			handed[n++] = imp;
+			handed[n++] = imps[i];
 	}
 	/* All or nothing: what this call handed over goes back on failure. */
 	while (err && n > 0)
 		to_cpu(handed[--n]);
 	pthread_mutex_unlock(&lists_lock);
-	free(handed);
+	free(imps);
 	if (err)
 		return err;
 	if (sg_out != sg_in)
