@@ -107,6 +107,8 @@ ARM64_SYSROOT=$CACHE/arm64/rust-sysroot
 ARM64_BUSYBOX=$CACHE/arm64/busybox
 # libsysfs-dev for arm64 (static library and headers), for libmetal.
 ARM64_SYSFS=$CACHE/arm64/unpacked/usr
+# And for i386: the 32-bit libmetal (metal_phys_addr_t is 32 bits wide there).
+I386_SYSFS=$CACHE/i386/unpacked/usr
 
 # The build directory of the test kernel: one per source version, config fragment
 # and toolchain, so a change of any of them builds afresh and nothing else does.

@@ -15,6 +15,9 @@
  * back with metal_dma_unmap and compares. Then the refusals, and the driver's
  * counters back at zero. Prints one line per check and
  * "metal-test: N checks, M failed" last; exits 77 without such a device.
+ *   metal-test --beyond-4g
+ * checks libmetal's metal_phys_addr_t against device addresses above 4 GiB
+ * (see beyond_4g()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +37,7 @@
 
 #include "test-util.h"
 #include "uio-dmabuf-metal.h"
+#include "uio-dmabuf.h"
 
 /* edu's registers (QEMU docs/specs/edu.rst) */
 #define EDU_ID 0x00
@@ -278,8 +282,80 @@ static void check_close_with_handler(const char *name, const struct engine *engi
 	metal_device_close(dev);
 }
 
+/*
+ * In a guest whose RAM reaches past 4 GiB, with a device that takes 64-bit
+ * addresses and no IOMMU, system-heap pages come from above 4 GiB. libmetal's
+ * metal_phys_addr_t is an unsigned long: a 64-bit build must take such an
+ * import (metal_io_phys gives the addresses), a 32-bit build cannot hold them,
+ * so the import fails with -ERANGE and leaves nothing behind. Where the buffer
+ * is comes from the C library's own import of it, released before.
+ */
+static int beyond_4g(void)
+{
+	const uint64_t four_g = 1ull << 32, size = 1 << 20;
+	struct metal_init_params params = METAL_INIT_DEFAULTS;
+	const struct uio_dmabuf_segment *segs;
+	uint64_t highest = 0, off, high_off = size;
+	struct metal_io_region *io;
+	struct metal_device *dev;
+	struct udb_device *udb;
+	struct udb_import *imp;
+	uint32_t i, nr = 0;
+	char devname[64];
+	int fd, err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (find_device(our_engine, devname, sizeof(devname))) {
+		printf("no edu or ZDMA channel bound to uio_dmabuf\n");
+		return 77;
+	}
+	params.log_level = METAL_LOG_WARNING;
+	expect(metal_init(&params), 0, "metal_init");
+	expect(uio_dmabuf_metal_init(), 0, "uio_dmabuf_metal_init");
+	err = metal_device_open(UIO_DMABUF_METAL_BUS, devname, &dev);
+	expect(err, 0, "metal_device_open of the device");
+	if (err)
+		return finish("metal-test");
+	fd = heap_buffer(size);
+	expect(udb_open(devname, &udb), 0, "udb_open of the device");
+	expect(udb_import(udb, fd, UIO_DMABUF_DIR_TO_DEVICE, 0, &imp), 0, "udb_import of the buffer");
+	segs = udb_segments(imp, &nr);
+	for (i = 0; i < nr; i++)
+		if (segs[i].dma_addr + segs[i].len - 1 > highest)
+			highest = segs[i].dma_addr + segs[i].len - 1;
+	expect(udb_release(imp), 0, "udb_release");
+	udb_close(udb);
+	printf("highest device address 0x%llx, metal_phys_addr_t of %zu bytes\n",
+	       (unsigned long long)highest, sizeof(metal_phys_addr_t));
+	check(highest >= four_g, "the buffer has device addresses above 4 GiB", 0);
+
+	err = uio_dmabuf_metal_import(dev, fd, METAL_DMA_DEV_R, 0, &io);
+	if (sizeof(metal_phys_addr_t) >= sizeof(uint64_t)) {
+		expect(err, 0, "64-bit metal_phys_addr_t: import of a buffer above 4 GiB");
+		for (off = 0; !err && off < size; off += 4096)
+			if (metal_io_phys(io, off) >= four_g && high_off == size)
+				high_off = off;
+		check(high_off < size && metal_io_phys_to_offset(io, metal_io_phys(io, high_off)) == high_off,
+		      "metal_io_phys above 4 GiB and back", (long)high_off);
+		if (!err)
+			expect(uio_dmabuf_metal_release(io), 0, "release the import");
+	} else {
+		expect(err, -ERANGE, "32-bit metal_phys_addr_t: import of a buffer above 4 GiB");
+	}
+	check(counter("imports_alive") == 0 && counter("bytes_mapped") == 0,
+	      "debugfs: nothing alive afterwards", counter("imports_alive"));
+	metal_device_close(dev);
+	uio_dmabuf_metal_finish();
+	metal_finish();
+	close(fd);
+	return finish("metal-test");
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "--beyond-4g"))
+		return beyond_4g();
+
 	size_t size = argc > 1 ? strtoul(argv[1], NULL, 0) : 32768, off;
 	struct metal_init_params params = METAL_INIT_DEFAULTS;
 	struct metal_io_region *regs, *src, *dst;
@@ -292,6 +368,8 @@ int main(int argc, char **argv)
 	int src_fd, dst_fd, irq, err;
 	size_t bad = 0, pieces = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--beyond-4g"))
+		return beyond_4g();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	params.log_level = METAL_LOG_WARNING;
 	engine = find_device(our_engine, devname, sizeof(devname)) ? NULL : found_engine;
