@@ -10,9 +10,13 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${UIO_DMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uio-dmabuf}
 
-# The kernel the test image is built from: Debian's linux-source package from
-# trixie-backports. Override both if the archive has moved on.
-KERNEL_SOURCE_PACKAGE=${KERNEL_SOURCE_PACKAGE:-linux-source-7.3}
+# The kernel the test image is built from, one setting: KERNEL_VERSION, the
+# release whose Debian linux-source package (from trixie-backports, which moves
+# on to newer releases) is fetched. `make deps` lists the releases the suite has
+# when this one is gone. KERNEL_SOURCE_PACKAGE and KERNEL_SOURCE_SUITE override
+# the package and suite themselves.
+KERNEL_VERSION=${KERNEL_VERSION:-7.3}
+KERNEL_SOURCE_PACKAGE=${KERNEL_SOURCE_PACKAGE:-linux-source-$KERNEL_VERSION}
 KERNEL_SOURCE_SUITE=${KERNEL_SOURCE_SUITE:-trixie-backports}
 KERNEL_SOURCE_MIRROR=${KERNEL_SOURCE_MIRROR:-http://deb.debian.org/debian}
 
