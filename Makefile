@@ -12,13 +12,19 @@ S := $(TOP)/scripts
 # The kernel tree to build the module against: by default the project's debug
 # test kernel (built and cached by `make kernel`); any Rust-enabled build tree
 # otherwise, e.g. `make KDIR=/path/to/linux/build`.
+# make variables for Kbuild (LLVM, the kernel's rustc, bindgen): the test
+# kernel's toolchain; for any other KDIR the compilers that built it, found by
+# scripts/kdir-toolchain, which first stops with a plain error when KDIR cannot
+# build the module (no Rust, UIO or dma-buf support, another rustc). Override
+# with KMAKE_FLAGS="...".
 ifeq ($(KDIR),)
 KDIR_IS_TEST_KERNEL := 1
 KDIR = $(shell $(S)/kernel-dir)
-endif
-# make variables for Kbuild (LLVM, the kernel's rustc, bindgen); override with
-# KMAKE_FLAGS="..." for a kernel tree built with another toolchain.
 KMAKE_FLAGS ?= $(shell $(S)/kernel-make-vars)
+else
+KMAKE_FLAGS ?= $(shell $(S)/kdir-toolchain $(KDIR) 2>/dev/null)
+KDIR_CHECK = env $(filter LLVM=% RUSTC=% BINDGEN=%,$(KMAKE_FLAGS)) $(S)/kdir-toolchain $(KDIR) >/dev/null
+endif
 
 CARGO ?= cargo
 RUST_TARGET := x86_64-unknown-linux-gnu
@@ -37,6 +43,7 @@ kernel: deps
 	$(S)/build-kernel >/dev/null
 
 module: $(if $(KDIR_IS_TEST_KERNEL),kernel)
+	$(KDIR_CHECK)
 	$(MAKE) -C $(KDIR) M=$(TOP) $(KMAKE_FLAGS) modules
 
 # Test-image-only kernel modules: the harness's deliberately faulty module, and
