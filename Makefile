@@ -153,7 +153,7 @@ check: initramfs initramfs-arm64
 
 # Rust sources formatted as the kernel formats its own (driver/.rustfmt.toml is
 # the kernel tree's) and the userspace crate by cargo fmt.
-RUSTFMT_ROOTS := $(TOP)/driver/uio_dmabuf_main.rs $(TOP)/qemu/benchmod/uio_dmabuf_bench_main.rs
+RUSTFMT_ROOTS := $(TOP)/driver/uio_dmabuf/uio_dmabuf_main.rs $(TOP)/qemu/benchmod/uio_dmabuf_bench_main.rs
 fmt:
 	rustfmt --config-path $(TOP)/driver/.rustfmt.toml $(RUSTFMT_ROOTS)
 	cd $(UT) && $(CARGO) fmt

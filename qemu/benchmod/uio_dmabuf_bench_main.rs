@@ -39,13 +39,13 @@ use kernel::{
 };
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../driver/bindings.rs"]
+#[path = "../../driver/uio_dmabuf/bindings.rs"]
 mod bindings;
 #[allow(dead_code)]
-#[path = "../../driver/dma_buf.rs"]
+#[path = "../../driver/uio_dmabuf/dma_buf.rs"]
 mod dma_buf;
 #[allow(dead_code)]
-#[path = "../../driver/raw.rs"]
+#[path = "../../driver/uio_dmabuf/raw.rs"]
 mod raw;
 
 module! {

@@ -17,7 +17,7 @@
 //! Outside those, `unsafe` appears only where the kernel crate demands it of
 //! any user, each with its `// SAFETY:` argument: the module-wide lock's
 //! one-time initialisation ([`registry`]), the proof that a guarded device is
-//! bound ([`device::DeviceUse`], from the unbind protocol's invariant), and the
+//! bound ([`state::DeviceUse`], from the unbind protocol's invariant), and the
 //! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types.
 
 use kernel::{
@@ -32,10 +32,10 @@ use kernel::{
     InPlaceModule, //
 };
 
+mod abi;
 mod bindings;
 mod bound;
 mod chrdev;
-mod device;
 mod dma_buf;
 mod dma_ext;
 mod file;
@@ -52,9 +52,9 @@ mod power;
 mod raw;
 mod registry;
 mod segments;
+mod state;
 mod stats;
 mod task;
-mod uapi;
 mod uio;
 
 module! {

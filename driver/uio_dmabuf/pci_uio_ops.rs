@@ -23,8 +23,8 @@ use kernel::{
 };
 
 use crate::{
-    device::DeviceState,
     pci_ext,
+    state::DeviceState,
     uio, //
 };
 

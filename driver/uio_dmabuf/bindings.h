@@ -3,4 +3,4 @@
 #include <linux/uio_driver.h>
 #include "helpers.h"
 #include "of_id.h"
-#include "../uapi/uio_dmabuf.h"
+#include "../../uapi/uio_dmabuf.h"

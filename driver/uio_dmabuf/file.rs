@@ -9,7 +9,7 @@
 //! devices: an import of a device whose `/dev/uioN` is still open somewhere
 //! stays mapped, the file an *orphan* in the registry, until that device's last
 //! `/dev/uioN` file closes, which turns bus mastering off first (see
-//! [`crate::device`]), or the device is unbound. Imports of devices nobody
+//! [`crate::state`]), or the device is unbound. Imports of devices nobody
 //! holds open, whose bus mastering is off already, are released at once.
 //!
 //! Locks: a file's table lock is held only to look up, insert or remove
@@ -46,7 +46,14 @@ use kernel::{
 };
 
 use crate::{
-    device::DeviceState,
+    abi::{
+        self,
+        ImportArgs,
+        InfoArgs,
+        ReleaseArgs,
+        SegmentsArgs,
+        SyncArgs, //
+    },
     handles::{
         HandleNode,
         HandleTable,
@@ -61,16 +68,9 @@ use crate::{
         Access, //
     },
     segments::Segment,
+    state::DeviceState,
     stats::COUNTERS,
     task,
-    uapi::{
-        self,
-        ImportArgs,
-        InfoArgs,
-        ReleaseArgs,
-        SegmentsArgs,
-        SyncArgs, //
-    },
 };
 
 /// An open file of `/dev/uio-dmabuf`.
@@ -125,17 +125,17 @@ impl OpenFile {
 
     fn info(&self, arg: usize) -> Result {
         let mut args: InfoArgs = read_in(arg)?;
-        let dev = registry::device_for_uio_fd(uapi::info_request(&args)?, Access::Read)?;
+        let dev = registry::device_for_uio_fd(abi::info_request(&args)?, Access::Read)?;
         let dma = dev.dma();
         let limits = self.table.lock().limits();
         let device_limits = dev.limits();
-        args.abi_version = uapi::ABI_VERSION;
+        args.abi_version = abi::ABI_VERSION;
         args.dma_mask = dma.mask;
         args.max_segment_size = dma.max_segment_size.into();
         args.flags = [
-            (dma.translated, uapi::INFO_IOMMU),
-            (dma.unreachable_memory, uapi::INFO_UNREACHABLE_MEMORY),
-            (!dma.coherent, uapi::INFO_NONCOHERENT),
+            (dma.translated, abi::INFO_IOMMU),
+            (dma.unreachable_memory, abi::INFO_UNREACHABLE_MEMORY),
+            (!dma.coherent, abi::INFO_NONCOHERENT),
         ]
         .iter()
         .filter(|(set, _)| *set)
@@ -149,7 +149,7 @@ impl OpenFile {
 
     fn import(&self, arg: usize) -> Result {
         let mut args: ImportArgs = read_in(arg)?;
-        let req = uapi::import_request(&args)?;
+        let req = abi::import_request(&args)?;
         // Fail early, before any work, when the file is full; checked again on
         // insertion.
         self.table.lock().check_room(0)?;
@@ -196,7 +196,7 @@ impl OpenFile {
 
     fn segments(&self, arg: usize) -> Result {
         let mut args: SegmentsArgs = read_in(arg)?;
-        let (handle, first, ptr, capacity) = uapi::segments_request(&args)?;
+        let (handle, first, ptr, capacity) = abi::segments_request(&args)?;
         let import = self.lookup(handle)?;
         let segments = import.segments()?;
         let first = first as usize;
@@ -212,13 +212,13 @@ impl OpenFile {
 
     fn sync(&self, arg: usize) -> Result {
         let args: SyncArgs = read_in(arg)?;
-        let (handle, target) = uapi::sync_request(&args)?;
+        let (handle, target) = abi::sync_request(&args)?;
         self.lookup(handle)?.sync(target)
     }
 
     fn release(&self, arg: usize) -> Result {
         let args: ReleaseArgs = read_in(arg)?;
-        let handle = uapi::release_request(&args)?;
+        let handle = abi::release_request(&args)?;
         let import = self.table.lock().remove(handle).ok_or(ENOENT)?;
         import.revoke(Revoked::Released);
         Ok(())
@@ -364,11 +364,11 @@ impl MiscDevice for OpenFile {
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let result = match cmd {
-            uapi::IOC_INFO => this.info(arg),
-            uapi::IOC_IMPORT => this.import(arg),
-            uapi::IOC_SEGMENTS => this.segments(arg),
-            uapi::IOC_SYNC => this.sync(arg),
-            uapi::IOC_RELEASE => this.release(arg),
+            abi::IOC_INFO => this.info(arg),
+            abi::IOC_IMPORT => this.import(arg),
+            abi::IOC_SEGMENTS => this.segments(arg),
+            abi::IOC_SYNC => this.sync(arg),
+            abi::IOC_RELEASE => this.release(arg),
             _ => Err(ENOTTY),
         };
         if result.is_err() {

@@ -18,8 +18,8 @@ use kernel::{
 
 use crate::{
     chrdev,
-    device::DeviceState,
     file::OpenFile, //
+    state::DeviceState,
 };
 
 /// Registered devices and open files.

@@ -20,11 +20,9 @@ use kernel::{
 };
 
 use crate::{
-    device::{
-        BufferClaim,
-        DeviceState,
-        DeviceUse,
-        MappedToken, //
+    abi::{
+        ImportRequest,
+        SyncTarget, //
     },
     dma_buf::{
         Attachment,
@@ -36,9 +34,11 @@ use crate::{
         Segment,
         SegmentList, //
     },
-    uapi::{
-        ImportRequest,
-        SyncTarget, //
+    state::{
+        BufferClaim,
+        DeviceState,
+        DeviceUse,
+        MappedToken, //
     },
 };
 

@@ -32,11 +32,11 @@ use kernel::{
 };
 
 use crate::{
-    device::DeviceState,
     power::{
         EnabledClocks,
         RuntimePm, //
     },
+    state::DeviceState,
     uio::{
         self,
         IrqLine, //

@@ -16,12 +16,12 @@ use kernel::{
 use crate::{
     bindings,
     bound::BoundDevice,
-    device::DeviceState,
     dma_ext,
     module_parameters,
     page_tail::DeviceMaps,
     pci_ext,
     pci_uio_ops::PciUioOps, //
+    state::DeviceState,
 };
 
 /// QEMU's educational device.

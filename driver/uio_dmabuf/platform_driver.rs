@@ -37,7 +37,6 @@ use kernel::{
 
 use crate::{
     bound::BoundDevice,
-    device::DeviceState,
     dma_ext,
     module_parameters,
     page_tail::DeviceMaps,
@@ -47,6 +46,7 @@ use crate::{
         EnabledClocks,
         RuntimePm, //
     }, //
+    state::DeviceState,
 };
 
 pub(crate) struct UioDmabufPlatformDriver;

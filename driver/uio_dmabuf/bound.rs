@@ -12,13 +12,13 @@ use kernel::{
 };
 
 use crate::{
-    device::DeviceState,
     dma_ext::DmaSettings,
     page_tail::{
         DeviceMaps,
         PageTailReservation, //
     },
     registry,
+    state::DeviceState,
     uio, //
 };
 

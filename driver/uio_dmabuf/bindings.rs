@@ -7,7 +7,7 @@
 //! Only the abstraction modules ([`crate::uio`], [`crate::dma_buf`],
 //! [`crate::dma_ext`], [`crate::page_tail`], [`crate::pci_ext`],
 //! [`crate::platform_ext`], [`crate::power`], [`crate::chrdev`],
-//! [`crate::task`], [`crate::raw`]) call these; [`crate::uapi`] and [`crate::pci_driver`] read constants.
+//! [`crate::task`], [`crate::raw`]) call these; [`crate::abi`] and [`crate::pci_driver`] read constants.
 
 #![allow(
     non_camel_case_types,
