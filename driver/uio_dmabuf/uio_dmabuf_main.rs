@@ -33,28 +33,37 @@ use kernel::{
 };
 
 mod abi;
+#[path = "../oot/bindings.rs"]
 mod bindings;
 mod bound;
 mod chrdev;
+#[path = "../rust/kernel/dma_buf.rs"]
 mod dma_buf;
+#[path = "../rust/kernel/dma/params.rs"]
 mod dma_ext;
 mod file;
 mod handles;
 mod import;
 mod page_tail;
 mod pci_driver;
+#[path = "../rust/kernel/pci/intx.rs"]
 mod pci_ext;
 mod pci_uio_ops;
 mod platform_driver;
+#[path = "../rust/kernel/irq/line.rs"]
 mod platform_ext;
 mod platform_uio_ops;
+#[path = "../rust/kernel/clk/bulk.rs"]
 mod power;
+#[path = "../oot/raw.rs"]
 mod raw;
 mod registry;
 mod segments;
 mod state;
 mod stats;
+#[path = "../rust/kernel/task/exiting.rs"]
 mod task;
+#[path = "../rust/kernel/uio.rs"]
 mod uio;
 
 module! {

@@ -39,13 +39,13 @@ use kernel::{
 };
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../driver/uio_dmabuf/bindings.rs"]
+#[path = "../../driver/oot/bindings.rs"]
 mod bindings;
 #[allow(dead_code)]
-#[path = "../../driver/uio_dmabuf/dma_buf.rs"]
+#[path = "../../driver/rust/kernel/dma_buf.rs"]
 mod dma_buf;
 #[allow(dead_code)]
-#[path = "../../driver/uio_dmabuf/raw.rs"]
+#[path = "../../driver/oot/raw.rs"]
 mod raw;
 
 module! {

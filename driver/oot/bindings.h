@@ -2,5 +2,5 @@
 /* What bindgen generates module-local Rust bindings for (see Kbuild). */
 #include <linux/uio_driver.h>
 #include "helpers.h"
-#include "of_id.h"
+#include "../uio_dmabuf/of_id.h"
 #include "../../uapi/uio_dmabuf.h"
