@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What bindgen generates module-local Rust bindings for (see Kbuild). */
+/*
+ * Out-of-tree build only: what bindgen reads for oot/bindings.rs. In-tree,
+ * these headers are in rust/bindings/bindings_helper.h and the helpers in
+ * rust/helpers/helpers.c.
+ */
+#include <linux/clk.h>
+#include <linux/dma-buf.h>
+#include <linux/iommu.h>
+#include <linux/irq.h>
+#include <linux/pm_runtime.h>
 #include <linux/uio_driver.h>
-#include "helpers.h"
-#include "../uio_dmabuf/of_id.h"
-#include "../../uapi/uio_dmabuf.h"
+#include "helpers.c"

@@ -4,6 +4,10 @@
 //! `uapi/uio_dmabuf.h` through bindgen (one source of truth); this module adds
 //! the ioctl numbers and turns raw arguments into validated requests.
 
+use core::ops::{
+    Deref,
+    DerefMut, //
+};
 use kernel::{
     dma::DataDirection,
     ioctl::{
@@ -15,56 +19,78 @@ use kernel::{
         AsBytes,
         FromBytes, //
     },
+    uapi::{
+        self,
+        uio_dmabuf_import,
+        uio_dmabuf_info,
+        uio_dmabuf_release,
+        uio_dmabuf_segments,
+        uio_dmabuf_sync, //
+    },
 };
 
-pub(crate) use crate::bindings::{
-    uio_dmabuf_import as ImportArgs,
-    uio_dmabuf_info as InfoArgs,
-    uio_dmabuf_release as ReleaseArgs,
-    uio_dmabuf_segment as SegmentArg,
-    uio_dmabuf_segments as SegmentsArgs,
-    uio_dmabuf_sync as SyncArgs, //
-};
-use crate::{
-    bindings,
-    segments::Segment, //
-};
+use crate::segments::Segment;
 
-macro_rules! plain_uapi_struct {
-    ($($t:ty => $size:expr),* $(,)?) => {$(
+/// Declares `$name`, the argument of an ioctl as it is copied in and out: the
+/// uapi struct `$raw` (whose fields it dereferences to), of `$size` bytes. The
+/// uapi structs are the `uapi` crate's, so the driver's marker impls go on a
+/// wrapper of its own.
+macro_rules! ioctl_arg {
+    ($($name:ident($raw:ty) => $size:expr),* $(,)?) => {$(
+        #[doc = concat!("The `", stringify!($raw), "` argument of an ioctl.")]
+        #[repr(transparent)]
+        #[derive(Clone, Copy, Default)]
+        pub(crate) struct $name($raw);
+
         // SAFETY: A uapi struct of `__u32`/`__s32`/`__u64` fields with explicit
         // padding fields: no implicit padding, every bit pattern is valid.
-        unsafe impl FromBytes for $t {}
+        unsafe impl FromBytes for $name {}
         // SAFETY: As above, so it has no uninitialized bytes.
-        unsafe impl AsBytes for $t {}
-        const _: () = assert!(core::mem::size_of::<$t>() == $size);
+        unsafe impl AsBytes for $name {}
+
+        impl Deref for $name {
+            type Target = $raw;
+
+            fn deref(&self) -> &$raw {
+                &self.0
+            }
+        }
+
+        impl DerefMut for $name {
+            fn deref_mut(&mut self) -> &mut $raw {
+                &mut self.0
+            }
+        }
+
+        const _: () = assert!(core::mem::size_of::<$name>() == $size);
     )*};
 }
 
 // Sizes are part of the ABI (and of the ioctl numbers); these catch drift.
-plain_uapi_struct! {
-    InfoArgs => 72,
-    ImportArgs => 64,
-    SegmentsArgs => 40,
-    SyncArgs => 16,
-    ReleaseArgs => 8,
+ioctl_arg! {
+    InfoArgs(uio_dmabuf_info) => 72,
+    ImportArgs(uio_dmabuf_import) => 64,
+    SegmentsArgs(uio_dmabuf_segments) => 40,
+    SyncArgs(uio_dmabuf_sync) => 16,
+    ReleaseArgs(uio_dmabuf_release) => 8,
 }
-const _: () = assert!(core::mem::size_of::<SegmentArg>() == core::mem::size_of::<Segment>());
+const _: () =
+    assert!(core::mem::size_of::<uapi::uio_dmabuf_segment>() == core::mem::size_of::<Segment>());
 
-const MAGIC: u32 = bindings::UIO_DMABUF_IOCTL_MAGIC;
+const MAGIC: u32 = uapi::UIO_DMABUF_IOCTL_MAGIC;
 pub(crate) const IOC_INFO: u32 = _IOWR::<InfoArgs>(MAGIC, 0x00);
 pub(crate) const IOC_IMPORT: u32 = _IOWR::<ImportArgs>(MAGIC, 0x01);
 pub(crate) const IOC_SEGMENTS: u32 = _IOWR::<SegmentsArgs>(MAGIC, 0x02);
 pub(crate) const IOC_SYNC: u32 = _IOW::<SyncArgs>(MAGIC, 0x03);
 pub(crate) const IOC_RELEASE: u32 = _IOW::<ReleaseArgs>(MAGIC, 0x04);
 
-pub(crate) const ABI_VERSION: u32 = bindings::UIO_DMABUF_ABI_VERSION;
-pub(crate) const INFO_IOMMU: u32 = bindings::UIO_DMABUF_INFO_IOMMU;
-pub(crate) const INFO_UNREACHABLE_MEMORY: u32 = bindings::UIO_DMABUF_INFO_UNREACHABLE_MEMORY;
-pub(crate) const INFO_NONCOHERENT: u32 = bindings::UIO_DMABUF_INFO_NONCOHERENT;
-const IMPORT_CONTIGUOUS: u32 = bindings::UIO_DMABUF_IMPORT_CONTIGUOUS;
-const SYNC_FOR_CPU: u32 = bindings::UIO_DMABUF_SYNC_FOR_CPU;
-const SYNC_FOR_DEVICE: u32 = bindings::UIO_DMABUF_SYNC_FOR_DEVICE;
+pub(crate) const ABI_VERSION: u32 = uapi::UIO_DMABUF_ABI_VERSION;
+pub(crate) const INFO_IOMMU: u32 = uapi::UIO_DMABUF_INFO_IOMMU;
+pub(crate) const INFO_UNREACHABLE_MEMORY: u32 = uapi::UIO_DMABUF_INFO_UNREACHABLE_MEMORY;
+pub(crate) const INFO_NONCOHERENT: u32 = uapi::UIO_DMABUF_INFO_NONCOHERENT;
+const IMPORT_CONTIGUOUS: u32 = uapi::UIO_DMABUF_IMPORT_CONTIGUOUS;
+const SYNC_FOR_CPU: u32 = uapi::UIO_DMABUF_SYNC_FOR_CPU;
+const SYNC_FOR_DEVICE: u32 = uapi::UIO_DMABUF_SYNC_FOR_DEVICE;
 
 /// A validated IMPORT request.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,14 +104,14 @@ pub(crate) struct ImportRequest {
     pub(crate) capacity: u32,
 }
 
-pub(crate) use crate::dma_buf::SyncTarget;
+pub(crate) use kernel::dma_buf::SyncTarget;
 
 /// The direction field of IMPORT.
 pub(crate) fn direction(raw: u32) -> Result<DataDirection> {
     match raw {
-        bindings::UIO_DMABUF_DIR_BIDIRECTIONAL => Ok(DataDirection::Bidirectional),
-        bindings::UIO_DMABUF_DIR_TO_DEVICE => Ok(DataDirection::ToDevice),
-        bindings::UIO_DMABUF_DIR_FROM_DEVICE => Ok(DataDirection::FromDevice),
+        uapi::UIO_DMABUF_DIR_BIDIRECTIONAL => Ok(DataDirection::Bidirectional),
+        uapi::UIO_DMABUF_DIR_TO_DEVICE => Ok(DataDirection::ToDevice),
+        uapi::UIO_DMABUF_DIR_FROM_DEVICE => Ok(DataDirection::FromDevice),
         _ => Err(EINVAL),
     }
 }
@@ -99,7 +125,7 @@ fn user_array(ptr: u64, capacity: u32) -> Result<usize> {
 }
 
 /// Checks the input fields of INFO.
-pub(crate) fn info_request(args: &InfoArgs) -> Result<i32> {
+pub(crate) fn info_request(args: &uio_dmabuf_info) -> Result<i32> {
     if args.reserved0 != 0 || args.reserved.iter().any(|&r| r != 0) {
         return Err(EINVAL);
     }
@@ -107,7 +133,7 @@ pub(crate) fn info_request(args: &InfoArgs) -> Result<i32> {
 }
 
 /// Checks the input fields of IMPORT.
-pub(crate) fn import_request(args: &ImportArgs) -> Result<ImportRequest> {
+pub(crate) fn import_request(args: &uio_dmabuf_import) -> Result<ImportRequest> {
     if args.reserved0 != 0 || args.reserved.iter().any(|&r| r != 0) {
         return Err(EINVAL);
     }
@@ -125,7 +151,7 @@ pub(crate) fn import_request(args: &ImportArgs) -> Result<ImportRequest> {
 }
 
 /// Checks the input fields of SEGMENTS: `(handle, first, user pointer, capacity)`.
-pub(crate) fn segments_request(args: &SegmentsArgs) -> Result<(u32, u32, usize, u32)> {
+pub(crate) fn segments_request(args: &uio_dmabuf_segments) -> Result<(u32, u32, usize, u32)> {
     if args.reserved0 != 0 || args.reserved != 0 {
         return Err(EINVAL);
     }
@@ -138,7 +164,7 @@ pub(crate) fn segments_request(args: &SegmentsArgs) -> Result<(u32, u32, usize, 
 }
 
 /// Checks the input fields of SYNC.
-pub(crate) fn sync_request(args: &SyncArgs) -> Result<(u32, SyncTarget)> {
+pub(crate) fn sync_request(args: &uio_dmabuf_sync) -> Result<(u32, SyncTarget)> {
     if args.reserved != 0 {
         return Err(EINVAL);
     }
@@ -150,7 +176,7 @@ pub(crate) fn sync_request(args: &SyncArgs) -> Result<(u32, SyncTarget)> {
 }
 
 /// Checks the input fields of RELEASE.
-pub(crate) fn release_request(args: &ReleaseArgs) -> Result<u32> {
+pub(crate) fn release_request(args: &uio_dmabuf_release) -> Result<u32> {
     if args.reserved != 0 {
         return Err(EINVAL);
     }
@@ -160,12 +186,19 @@ pub(crate) fn release_request(args: &ReleaseArgs) -> Result<u32> {
 #[kunit_tests(uio_dmabuf_uapi)]
 mod tests {
     use super::*;
+    use kernel::uapi::{
+        uio_dmabuf_import as ImportArgs,
+        uio_dmabuf_info as InfoArgs,
+        uio_dmabuf_release as ReleaseArgs,
+        uio_dmabuf_segments as SegmentsArgs,
+        uio_dmabuf_sync as SyncArgs, //
+    };
 
     fn import() -> ImportArgs {
         ImportArgs {
             uio_fd: 3,
             dmabuf_fd: 4,
-            direction: bindings::UIO_DMABUF_DIR_TO_DEVICE,
+            direction: uapi::UIO_DMABUF_DIR_TO_DEVICE,
             segments: 0x1000,
             capacity: 8,
             ..Default::default()

@@ -70,7 +70,6 @@ use crate::{
     segments::Segment,
     state::DeviceState,
     stats::COUNTERS,
-    task,
 };
 
 /// An open file of `/dev/uio-dmabuf`.
@@ -349,7 +348,7 @@ impl MiscDevice for OpenFile {
     }
 
     fn release(this: Arc<Self>, _file: &File) {
-        if task::current_is_exiting() {
+        if kernel::task::current_is_exiting() {
             this.orphan();
             return;
         }

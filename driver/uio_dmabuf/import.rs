@@ -11,6 +11,11 @@
 //! check.
 
 use kernel::{
+    dma_buf::{
+        Attachment,
+        DmaBuf,
+        Mapping, //
+    },
     new_mutex,
     prelude::*,
     sync::{
@@ -23,11 +28,6 @@ use crate::{
     abi::{
         ImportRequest,
         SyncTarget, //
-    },
-    dma_buf::{
-        Attachment,
-        DmaBuf,
-        Mapping, //
     },
     segments::{
         self,
@@ -93,7 +93,7 @@ impl Import {
     /// for this device already, `ENOSPC`/`EDQUOT` if the device holds its limit
     /// of imports or bytes, the exporter's error from attach or
     /// map, `ERANGE` if the device cannot reach all memory (see
-    /// [`crate::dma_ext::dma_info`]) or a segment lies beyond its DMA mask (never
+    /// [`crate::state::DmaInfo::read`]) or a segment lies beyond its DMA mask (never
     /// handed out: the device would silently truncate it), `E2BIG` if
     /// `req.contiguous` and there is more than one segment, `ENOMEM`.
     pub(crate) fn new(user: &DeviceUse, req: &ImportRequest) -> Result<Arc<Self>> {

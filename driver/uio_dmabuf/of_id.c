@@ -13,7 +13,13 @@
  */
 #include <linux/mod_devicetable.h>
 #include <linux/moduleparam.h>
-#include "of_id.h"
+
+/*
+ * The platform driver's OF match table: a zero-terminated array, in module
+ * data, written only by the parameter parser before module init. Called from
+ * Rust (platform_driver.rs), hence the prototype here.
+ */
+const struct of_device_id *uio_dmabuf_of_id_table(void);
 
 static struct of_device_id uio_dmabuf_of_match[2];
 module_param_string(of_id, uio_dmabuf_of_match[0].compatible,

@@ -9,19 +9,26 @@ use kernel::{
         Bound,
         Core, //
     },
+    io::resource::{
+        Flags,
+        Resource, //
+    },
+    irq,
     pci,
-    prelude::*, //
+    prelude::*,
+    uio::PageTailReservation, //
 };
 
 use crate::{
-    bindings,
-    bound::BoundDevice,
-    dma_ext,
+    bound::{
+        BoundDevice,
+        DeviceMaps,
+        DmaSettings,
+        PAGE_TAIL_NAME, //
+    },
     module_parameters,
-    page_tail::DeviceMaps,
-    pci_ext,
-    pci_uio_ops::PciUioOps, //
-    state::DeviceState,
+    pci_uio_ops::PciUioOps,
+    state::DeviceState, //
 };
 
 /// QEMU's educational device.
@@ -33,8 +40,16 @@ const EDU_DMA_BITS: u32 = 28;
 /// The PCI default mask for other devices.
 const DEFAULT_DMA_BITS: u32 = 32;
 
+/// A PCI vendor ID the kernel crate's vendor list lacks (QEMU's, for edu).
+const fn vendor(id: u16) -> pci::Vendor {
+    // SAFETY: `pci::Vendor` is a `#[repr(transparent)]` wrapper of the `u16`
+    // vendor ID, valid for every value; its constructor is private to the kernel
+    // crate, which lists only vendors of in-tree drivers.
+    unsafe { core::mem::transmute::<u16, pci::Vendor>(id) }
+}
+
 /// UIO map names, one per BAR.
-const BAR_NAMES: [&CStr; pci_ext::NUM_BARS as usize] =
+const BAR_NAMES: [&CStr; pci::STD_NUM_BARS as usize] =
     [c"BAR0", c"BAR1", c"BAR2", c"BAR3", c"BAR4", c"BAR5"];
 
 pub(crate) struct UioDmabufDriver;
@@ -43,14 +58,14 @@ pub(crate) struct UioDmabufDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     @none,
-    [pci::DeviceId::from_id(pci_ext::vendor(EDU_VENDOR), EDU_DEVICE as u32)]
+    [pci::DeviceId::from_id(vendor(EDU_VENDOR), EDU_DEVICE as u32)]
 );
 
 /// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
 /// default.
 fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
     match module_parameters::dma_bits.value() {
-        0 if pdev.vendor_id() == pci_ext::vendor(EDU_VENDOR) && pdev.device_id() == EDU_DEVICE => {
+        0 if pdev.vendor_id() == vendor(EDU_VENDOR) && pdev.device_id() == EDU_DEVICE => {
             EDU_DMA_BITS
         }
         0 => DEFAULT_DMA_BITS,
@@ -58,14 +73,26 @@ fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
     }
 }
 
+/// Start and length of BAR `bar` if it is a non-empty memory BAR, with its
+/// resource.
+fn memory_bar(pdev: &pci::Device<Bound>, bar: u32) -> Option<(u64, u64, &Resource)> {
+    let res = pci::bar_resource(pdev, bar)?;
+    if !res.flags().contains(Flags::IORESOURCE_MEM) {
+        return None;
+    }
+    let start = pdev.resource_start(bar).ok()?;
+    let len = pdev.resource_len(bar).ok()?;
+    (len > 0).then_some((start, len, res))
+}
+
 /// The device's memory BARs as UIO maps (name `BARn`); UIO has room for five,
 /// so only six 32-bit memory BARs leave one out.
 fn memory_maps(pdev: &pci::Device<Bound>) -> Result<DeviceMaps<'static>> {
     let mut maps = DeviceMaps::new();
-    for bar in 0..pci_ext::NUM_BARS {
-        if let Some((phys, size)) = pci_ext::memory_bar(pdev, bar) {
+    for bar in 0..pci::STD_NUM_BARS {
+        if let Some((phys, size, res)) = memory_bar(pdev, bar) {
             maps.push(pdev.as_ref(), BAR_NAMES[bar as usize], phys, size, || {
-                pci_ext::reserve_page_tail(pdev, bar, phys, size)
+                PageTailReservation::new(res, PAGE_TAIL_NAME)
             })?;
         }
     }
@@ -86,14 +113,15 @@ impl pci::Driver for UioDmabufDriver {
         pin_init::pin_init_scope(move || {
             let bits = dma_bits(pdev);
             // Undone by the driver core after unbind or a failed probe.
-            pci_ext::enable_managed(pdev)?;
-            let dma_settings = dma_ext::DmaSettings::configure(pdev, Some(bits))?;
+            pci::enable_device_managed(pdev)?;
+            let dma_settings = DmaSettings::configure(pdev, Some(bits))?;
             let bound: &'bound pci::Device<Bound> = pdev;
             let maps = memory_maps(bound)?;
-            let irq = pci_ext::intx_irq(bound).map(|irq| (irq, u64::from(bindings::IRQF_SHARED)));
+            let intx = pci::Intx::new(bound);
+            let irq = intx.as_ref().map(|intx| (intx.irq(), irq::Flags::SHARED));
             let state = DeviceState::for_bound(bound.as_ref())?;
             let (count, dma) = (maps.maps.len(), state.dma());
-            let ops = PciUioOps::new(bound, state.clone());
+            let ops = PciUioOps::new(bound, intx, state.clone());
             // Bus mastering stays off until /dev/uioN is opened (pci_uio_ops).
             Ok(
                 BoundDevice::new(bound.as_ref(), dma_settings, state, maps, irq, ops).pin_chain(
@@ -110,7 +138,8 @@ impl pci::Driver for UioDmabufDriver {
                                 ""
                             },
                             if dma.unreachable_memory {
-                                "; RAM beyond the mask and nothing to bounce it: imports refused (ERANGE)"
+                                "; RAM beyond the mask and nothing to bounce it: \
+                                 imports refused (ERANGE)"
                             } else {
                                 ""
                             }
@@ -126,7 +155,7 @@ impl pci::Driver for UioDmabufDriver {
         // Stop the device's DMA first, with irqcontrol and /dev/uioN opens shut
         // out of the command register: whatever userspace programmed must not
         // reach memory that is about to be unmapped.
-        this.unbind(|| pci_ext::clear_master(pdev));
+        this.unbind(|| pci::set_bus_master(pdev, false));
         // Dropping the data then undoes the rest; the driver core disables the
         // device.
     }

@@ -19,48 +19,56 @@ use kernel::{
     irq::IrqReturn,
     pci,
     prelude::*,
-    sync::Arc, //
-};
-
-use crate::{
-    pci_ext,
-    state::DeviceState,
+    sync::Arc,
     uio, //
 };
+
+use crate::state::DeviceState;
 
 /// UIO callbacks of one bound PCI device.
 pub(crate) struct PciUioOps<'bound> {
     pdev: &'bound pci::Device<Bound>,
+    /// The device's interrupt, if it is the UIO device's: the interrupt
+    /// callbacks run only then.
+    intx: Option<pci::Intx<'bound>>,
     state: Arc<DeviceState>,
 }
 
 impl<'bound> PciUioOps<'bound> {
-    pub(crate) fn new(pdev: &'bound pci::Device<Bound>, state: Arc<DeviceState>) -> Self {
-        Self { pdev, state }
+    pub(crate) fn new(
+        pdev: &'bound pci::Device<Bound>,
+        intx: Option<pci::Intx<'bound>>,
+        state: Arc<DeviceState>,
+    ) -> Self {
+        Self { pdev, intx, state }
     }
 }
 
 impl uio::Handler for PciUioOps<'_> {
     fn handle_irq(&self, _line: &uio::IrqLine) -> IrqReturn {
-        if pci_ext::check_and_mask_intx(self.pdev) {
-            IrqReturn::Handled
-        } else {
-            IrqReturn::None
+        match &self.intx {
+            Some(intx) if intx.check_and_mask() => IrqReturn::Handled,
+            _ => IrqReturn::None,
         }
     }
 
     fn irqcontrol(&self, on: bool, _line: &uio::IrqLine) -> Result {
-        self.state.control(|_| pci_ext::set_intx(self.pdev, on))
+        self.state.control(|_| {
+            if let Some(intx) = &self.intx {
+                intx.set_enabled(on);
+            }
+        })
     }
 
     fn open(&self) -> Result {
         self.state.uio_opened(|| {
-            pci_ext::set_master(self.pdev);
+            pci::set_bus_master(self.pdev, true);
             Ok(())
         })
     }
 
     fn release(&self) {
-        self.state.uio_closed(|| pci_ext::clear_master(self.pdev));
+        self.state
+            .uio_closed(|| pci::set_bus_master(self.pdev, false));
     }
 }

@@ -25,29 +25,60 @@
 //! userspace driver must stop its engine before it closes `/dev/uioN`.
 
 use kernel::{
+    bindings,
+    clk::EnabledClocks,
     device::{
         Bound,
         Core, //
     },
-    irq::IrqRequest,
+    device_id::IdTable,
+    irq::{
+        self,
+        IrqRequest, //
+    },
     of,
     platform,
-    prelude::*, //
+    pm_runtime::RuntimePm,
+    prelude::*,
+    uio::PageTailReservation, //
 };
 
 use crate::{
-    bound::BoundDevice,
-    dma_ext,
+    bound::{
+        BoundDevice,
+        DeviceMaps,
+        DmaSettings,
+        PAGE_TAIL_NAME, //
+    },
     module_parameters,
-    page_tail::DeviceMaps,
-    platform_ext,
     platform_uio_ops::PlatformUioOps,
-    power::{
-        EnabledClocks,
-        RuntimePm, //
-    }, //
-    state::DeviceState,
+    state::DeviceState, //
 };
+
+extern "C" {
+    /// The OF match table the `of_id` module parameter fills (`of_id.c`): a
+    /// zero-terminated array in module data, written only by the parameter
+    /// parser before module init.
+    fn uio_dmabuf_of_id_table() -> *const bindings::of_device_id;
+}
+
+/// The OF match table the `of_id` module parameter fills (`of_id.c`), as the
+/// kernel crate's platform registration takes one.
+///
+/// Every implementation of [`IdTable`] must return a zero-terminated array of
+/// `of_device_id` that stays valid and unchanged from the driver's
+/// registration until after its unregistration, with `data` fields the
+/// driver's `IdInfo` can be read from: this one is a static array in module
+/// data, written only by the parameter parser before module init, whose
+/// `data` fields are all NULL (no `IdInfo`: probe gets `None`).
+struct OfIdParamTable;
+
+impl IdTable<of::DeviceId, ()> for OfIdParamTable {
+    fn as_ptr(&self) -> *const bindings::of_device_id {
+        // SAFETY: Returns the address of a static array; no precondition.
+        unsafe { uio_dmabuf_of_id_table() }
+    }
+}
 
 pub(crate) struct UioDmabufPlatformDriver;
 
@@ -62,7 +93,7 @@ fn memory_maps<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<DeviceMa
         if size > 0 {
             let name = res.name().unwrap_or(c"unnamed");
             maps.push(pdev.as_ref(), name, phys, size, || {
-                platform_ext::reserve_page_tail(pdev, index, phys, size)
+                PageTailReservation::new(res, PAGE_TAIL_NAME)
             })?;
         }
     }
@@ -77,7 +108,7 @@ fn first_irq<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<Option<Irq
         Err(e) if e == ENXIO => return Ok(None),
         Err(e) => return Err(e),
     };
-    if !platform_ext::maskable_in_handler(&irq) {
+    if !irq::can_mask_in_handler(&irq) {
         dev_warn!(
             pdev.as_ref(),
             "uio_dmabuf: IRQ {} cannot be masked from its handler (its interrupt controller \
@@ -92,7 +123,7 @@ fn first_irq<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<Option<Irq
 impl platform::Driver for UioDmabufPlatformDriver {
     type IdInfo = ();
     type Data<'bound> = BoundDevice<'bound, PlatformUioOps>;
-    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&platform_ext::OfIdParamTable);
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OfIdParamTable);
 
     fn probe<'bound>(
         pdev: &'bound platform::Device<Core<'_>>,
@@ -112,20 +143,20 @@ impl platform::Driver for UioDmabufPlatformDriver {
             // Before anything can reach the registers.
             let clocks = EnabledClocks::new(bound.as_ref())?;
             let clock_count = clocks.count();
-            let dma_settings = dma_ext::DmaSettings::configure(pdev, bits)?;
+            let dma_settings = DmaSettings::configure(pdev, bits)?;
             let maps = memory_maps(bound)?;
             let state = DeviceState::for_bound(bound.as_ref())?;
             let (count, dma) = (maps.maps.len(), state.dma());
             let pm = RuntimePm::new(bound.as_ref());
             let ops = PlatformUioOps::new(state.clone(), clocks, pm)?;
             // Not shared: the handler masks the line.
-            let irq_flags = irq.map(|irq| (irq, 0));
+            let irq_flags = irq.map(|irq| (irq, irq::Flags::TRIGGER_NONE));
             Ok(
                 BoundDevice::new(bound.as_ref(), dma_settings, state, maps, irq_flags, ops)
                     .pin_chain(move |_| {
                         // Once requested: freeing the IRQ clears it again.
                         if let Some(irq) = &irq_request {
-                            platform_ext::unlazy_if_level(irq);
+                            irq::unlazy_if_level(irq);
                         }
                         dev_info!(
                             pdev.as_ref(),

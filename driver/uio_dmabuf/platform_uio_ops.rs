@@ -12,8 +12,9 @@
 //! Power, as `uio_pdrv_genirq` manages it: runtime PM keeps the device resumed
 //! while some file of `/dev/uioN` is open and lets it suspend after the last
 //! close; its clocks are held enabled for as long as it is bound (see
-//! [`crate::power`]). Both belong to these callbacks, which the UIO
-//! registration owns, so they outlive `/dev/uioN`.
+//! [`kernel::pm_runtime::RuntimePm`], [`kernel::clk::EnabledClocks`]). Both
+//! belong to these callbacks, which the UIO registration owns, so they outlive
+//! `/dev/uioN`.
 //!
 //! A platform device has nothing like PCI's bus mastering that the driver
 //! could turn off: the files of `/dev/uioN` are counted as for PCI, and the
@@ -22,26 +23,22 @@
 //! (see [`crate::platform_driver`]).
 
 use kernel::{
+    clk::EnabledClocks,
     irq::IrqReturn,
     new_spinlock_irq,
+    pm_runtime::RuntimePm,
     prelude::*,
     sync::{
         Arc,
         SpinLockIrq, //
     },
-};
-
-use crate::{
-    power::{
-        EnabledClocks,
-        RuntimePm, //
-    },
-    state::DeviceState,
     uio::{
         self,
         IrqLine, //
     },
 };
+
+use crate::state::DeviceState;
 
 /// UIO callbacks of one bound platform device.
 pub(crate) struct PlatformUioOps {

@@ -10,16 +10,22 @@
 //! calling into an exporter.
 
 use kernel::{
-    fs::LocalFile,
+    fs::{
+        file::flags::{
+            O_ACCMODE,
+            O_RDWR,
+            O_WRONLY, //
+        },
+        LocalFile,
+    },
     prelude::*,
     rbtree::RBTree,
     sync::Arc, //
 };
 
 use crate::{
-    chrdev,
-    file::OpenFile, //
-    state::DeviceState,
+    file::OpenFile,
+    state::DeviceState, //
 };
 
 /// Registered devices and open files.
@@ -108,22 +114,16 @@ pub(crate) enum Access {
 pub(crate) fn device_for_uio_fd(fd: i32, access: Access) -> Result<Arc<DeviceState>> {
     let fd = u32::try_from(fd).map_err(|_| EBADF)?;
     let file = LocalFile::fget(fd)?;
-    let devt = chrdev::device_number(&file).ok_or(ENODEV)?;
     let dev = REGISTRY
         .lock()
         .devices
         .iter()
-        .find(|d| d.devt() == Some(devt))
+        .find(|d| d.is_open_file(&file))
         .cloned()
         .ok_or(ENODEV)?;
-    // `devt` is the number of a registered UIO device: the file was opened by
-    // the UIO core, on this registration or (kept across an unbind/rebind that
-    // reused the number) on an earlier one.
-    match chrdev::uio_device(&file, devt) {
-        Some(uio) if dev.is_uio(uio) => {}
-        _ => return Err(ENODEV),
-    }
-    if access == Access::Write && !chrdev::writable(&file) {
+    // The access mode is fixed at open; mode 3 (ioctl only) grants neither
+    // reading nor writing.
+    if access == Access::Write && !matches!(file.flags() & O_ACCMODE, O_WRONLY | O_RDWR) {
         return Err(EBADF);
     }
     Ok(dev)

@@ -30,7 +30,11 @@ use kernel::{
         self,
         Bound, //
     },
-    new_condvar, new_mutex,
+    dma::DeviceParams,
+    dma_buf::DmaBuf,
+    fs::LocalFile,
+    new_condvar,
+    new_mutex,
     prelude::*,
     rbtree::{
         Entry,
@@ -44,19 +48,56 @@ use kernel::{
         Mutex,
         SetOnce, //
     },
+    uio, //
 };
 
 use crate::{
-    dma_buf::DmaBuf,
-    dma_ext::{
-        self,
-        DmaInfo, //
-    },
     handles::Limits,
     module_parameters,
     registry,
     stats::DeviceCounters, //
 };
+
+/// What the DMA API says a device can address.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DmaInfo {
+    /// The streaming DMA mask.
+    pub(crate) mask: u64,
+    /// The maximum length of one DMA segment.
+    pub(crate) max_segment_size: u32,
+    /// Whether an IOMMU translates the device's DMA (addresses are IOVAs).
+    pub(crate) translated: bool,
+    /// Whether the device's DMA is cache-coherent; if not, SYNC does the cache
+    /// maintenance the CPU and the device need between them.
+    pub(crate) coherent: bool,
+    /// Some RAM lies beyond the mask and nothing is sure to bounce it for the
+    /// device: imports are refused (see [`DmaInfo::read`]).
+    pub(crate) unreachable_memory: bool,
+}
+
+impl DmaInfo {
+    /// Reads the DMA parameters of `dev` (after probe has set them).
+    ///
+    /// Without an IOMMU, a device that cannot address all of memory
+    /// (`dma_addressing_limited`) is served only where swiotlb bounces the pages
+    /// beyond its mask. It does not for a mask below 32 bits: the swiotlb pool is
+    /// only placed below 4 GiB, not below such a mask. Nor where swiotlb is not
+    /// active for the device (`swiotlb=noforce`, or never set up): the DMA API then
+    /// reports no mapping-size limit (`dma_max_mapping_size`). The DMA API answers
+    /// an unreachable page with a kernel warning, so such a device is marked
+    /// `unreachable_memory` and its imports are refused with `ERANGE` up front.
+    pub(crate) fn read(dev: &device::Device<Bound>) -> Self {
+        let params = DeviceParams::read(dev);
+        let bounced = params.mask >= u64::from(u32::MAX) && params.max_mapping_size != usize::MAX;
+        Self {
+            mask: params.mask,
+            max_segment_size: params.max_seg_size,
+            translated: params.translated,
+            coherent: params.coherent,
+            unreachable_memory: !params.translated && params.addressing_limited && !bounced,
+        }
+    }
+}
 
 /// Lifecycle counters, under [`DeviceState::life`].
 struct Life {
@@ -155,7 +196,7 @@ impl DeviceState {
     /// reported capped by the `max_segment_size` parameter, and the per-device
     /// limits of the module parameters.
     pub(crate) fn for_bound(dev: &device::Device<Bound>) -> Result<Arc<Self>> {
-        let mut dma = dma_ext::dma_info(dev);
+        let mut dma = DmaInfo::read(dev);
         // The limit shapes the segments this driver reports, not the device's
         // DMA parameters: exporters map their own tables and do not split them
         // for an importer (the DMA API's debug checks would warn about every
@@ -202,14 +243,14 @@ impl DeviceState {
         self.uio.populate(uio);
     }
 
-    /// The device number of `/dev/uioN`, once registered.
-    pub(crate) fn devt(&self) -> Option<u32> {
-        self.devt.copy()
-    }
-
-    /// Whether `uio` is the identity of this device's registered UIO device.
-    pub(crate) fn is_uio(&self, uio: usize) -> bool {
-        self.uio.copy() == Some(uio)
+    /// Whether `file` is a file of this device's `/dev/uioN` opened on its
+    /// current registration (not one kept from before an unbind/rebind that
+    /// reused the device number, which was opened on another).
+    pub(crate) fn is_open_file(&self, file: &LocalFile) -> bool {
+        let Some(devt) = self.devt.copy() else {
+            return false;
+        };
+        uio::file_device(file, devt).is_some_and(|uio| self.uio.copy() == Some(uio))
     }
 
     /// What the device can address.

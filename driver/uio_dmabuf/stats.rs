@@ -149,8 +149,12 @@ impl Debugfs {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         let dir = Dir::new(c"uio_dmabuf");
         try_pin_init!(Self {
-            _summary <- dir.read_callback_file(c"summary", (), &|_: &(), f| show_summary(f)),
-            _devices <- dir.read_callback_file(c"devices", (), &|_: &(), f| registry::show_devices(f)),
+            _summary <- dir.read_callback_file(c"summary", (), &|(): &(), f| show_summary(f)),
+            _devices <- dir.read_callback_file(
+                c"devices",
+                (),
+                &|(): &(), f| registry::show_devices(f)
+            ),
             _dir: dir,
         })
     }

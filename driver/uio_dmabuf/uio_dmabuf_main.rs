@@ -11,60 +11,49 @@
 //! returns every DMA segment. Imports belong to the open file and are torn down
 //! on close, process death and device unbind.
 //!
-//! Layout: thin `unsafe` abstractions over C APIs ([`uio`], [`dma_buf`],
-//! [`pci_ext`], [`platform_ext`], [`dma_ext`], [`page_tail`], [`chrdev`], [`raw`],
-//! [`bindings`]) and safe driver logic on top.
-//! Outside those, `unsafe` appears only where the kernel crate demands it of
-//! any user, each with its `// SAFETY:` argument: the module-wide lock's
-//! one-time initialisation ([`registry`]), the proof that a guarded device is
-//! bound ([`state::DeviceUse`], from the unbind protocol's invariant), and the
-//! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types.
+//! Layout: the driver's logic, here, on top of kernel abstractions of their
+//! own: [`kernel::uio`], [`kernel::dma_buf`], [`kernel::pm_runtime`],
+//! [`kernel::clk::EnabledClocks`], [`kernel::dma::DeviceParams`],
+//! [`kernel::pci::Intx`] and the PCI, IRQ and task functions next to it, which
+//! are where the thin `unsafe` code over C APIs is.
+//! Here, `unsafe` appears only where the kernel crate demands it of any user,
+//! each with its safety argument: the module-wide lock's one-time
+//! initialisation ([`registry`]), the proof that a guarded device is bound
+//! ([`state::DeviceUse`], from the unbind protocol's invariant), the
+//! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types,
+//! the OF match table of the `of_id` parameter ([`platform_driver`]) and the
+//! vendor ID of QEMU's edu ([`pci_driver`]).
+//!
+//! Out of tree, the crate root stands in for the kernel crate (the items gated
+//! on `CONFIG_UIO_DMABUF` not being set): `kernel::` is the kernel crate plus
+//! the abstractions the in-tree series adds to it.
 
-use kernel::{
-    driver,
-    miscdevice::{
-        MiscDeviceOptions,
-        MiscDeviceRegistration, //
-    },
-    pci,
-    platform,
-    prelude::*,
-    InPlaceModule, //
-};
+#[cfg(not(CONFIG_UIO_DMABUF))]
+extern crate kernel as kernel_base;
+#[cfg(not(CONFIG_UIO_DMABUF))]
+extern crate self as kernel;
+/// Out-of-tree build: the kernel crate plus what the in-tree series adds to it.
+#[cfg(not(CONFIG_UIO_DMABUF))]
+#[path = "../oot/mod.rs"]
+pub mod oot;
+#[cfg(not(CONFIG_UIO_DMABUF))]
+pub use oot::{prelude, *};
+
+use kernel::prelude::*;
 
 mod abi;
-#[path = "../oot/bindings.rs"]
-mod bindings;
 mod bound;
-mod chrdev;
-#[path = "../rust/kernel/dma_buf.rs"]
-mod dma_buf;
-#[path = "../rust/kernel/dma/params.rs"]
-mod dma_ext;
 mod file;
 mod handles;
 mod import;
-mod page_tail;
 mod pci_driver;
-#[path = "../rust/kernel/pci/intx.rs"]
-mod pci_ext;
 mod pci_uio_ops;
 mod platform_driver;
-#[path = "../rust/kernel/irq/line.rs"]
-mod platform_ext;
 mod platform_uio_ops;
-#[path = "../rust/kernel/clk/bulk.rs"]
-mod power;
-#[path = "../oot/raw.rs"]
-mod raw;
 mod registry;
 mod segments;
 mod state;
 mod stats;
-#[path = "../rust/kernel/task/exiting.rs"]
-mod task;
-#[path = "../rust/kernel/uio.rs"]
-mod uio;
 
 module! {
     type: UioDmabufModule,
@@ -76,11 +65,13 @@ module! {
     params: {
         dma_bits: u32 {
             default: 0,
-            description: "DMA mask width in bits for every bound device (0: 28 for QEMU edu, 32 for other PCI devices, the platform bus's for platform devices)",
+            description: "DMA mask width in bits for every bound device (0: 28 for QEMU edu, \
+                          32 for other PCI devices, the platform bus's for platform devices)",
         },
         max_segment_size: u32 {
             default: 4294967295,
-            description: "Longest DMA segment reported, in bytes (at least a page); longer ones are split",
+            description: "Longest DMA segment reported, in bytes (at least a page); \
+                          longer ones are split",
         },
         max_imports: u32 {
             default: 65536,
@@ -119,24 +110,30 @@ struct UioDmabufModule {
     #[pin]
     _debugfs: stats::Debugfs,
     #[pin]
-    _misc: MiscDeviceRegistration<file::OpenFile>,
+    _misc: kernel::miscdevice::MiscDeviceRegistration<file::OpenFile>,
     #[pin]
-    _pci: driver::Registration<pci::Adapter<pci_driver::UioDmabufDriver>>,
+    _pci: kernel::driver::Registration<kernel::pci::Adapter<pci_driver::UioDmabufDriver>>,
     #[pin]
-    _platform: driver::Registration<platform::Adapter<platform_driver::UioDmabufPlatformDriver>>,
+    _platform: kernel::driver::Registration<
+        kernel::platform::Adapter<platform_driver::UioDmabufPlatformDriver>,
+    >,
     _registry: RegistryGuard,
 }
 
-impl InPlaceModule for UioDmabufModule {
+// Paths spelt out in the crate root: out of tree, an import of a `kernel`
+// module here would hide the one `pub use oot::*` re-exports.
+impl kernel::InPlaceModule for UioDmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         // SAFETY: Module init runs once, before the misc device and the PCI
         // driver that use the registry are registered below.
         unsafe { registry::init() };
         try_pin_init!(Self {
             _debugfs <- stats::Debugfs::new(),
-            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uio-dmabuf" }),
-            _pci <- driver::Registration::new(c"uio_dmabuf", module),
-            _platform <- driver::Registration::new(c"uio_dmabuf", module),
+            _misc <- kernel::miscdevice::MiscDeviceRegistration::register(
+                kernel::miscdevice::MiscDeviceOptions { name: c"uio-dmabuf" }
+            ),
+            _pci <- kernel::driver::Registration::new(c"uio_dmabuf", module),
+            _platform <- kernel::driver::Registration::new(c"uio_dmabuf", module),
             _registry: RegistryGuard,
         })
     }

@@ -2,7 +2,9 @@
 
 //! Benchmark-only module: times `dma_buf_get` + attach + map + unmap + detach +
 //! put in the kernel, through the same abstractions the driver uses
-//! (`driver/dma_buf.rs`), against the first QEMU edu device.
+//! (`kernel::dma_buf`, `driver/rust/kernel/dma_buf.rs`, with the driver's
+//! out-of-tree stand-in for the kernel crate), against the first QEMU edu
+//! device.
 //!
 //! `/dev/uio-dmabuf-bench` takes two ioctls:
 //! - RUN: a dma-buf fd, an iteration count and a user array that receives one
@@ -12,8 +14,20 @@
 //!   for them (dma-buf core, exporter, DMA API) is the memory floor the
 //!   driver's per-import memory is measured against.
 
+#[cfg(not(CONFIG_UIO_DMABUF))]
+extern crate kernel as kernel_base;
+#[cfg(not(CONFIG_UIO_DMABUF))]
+extern crate self as kernel;
+/// Out-of-tree build: the kernel crate plus what the in-tree series adds to it.
+#[cfg(not(CONFIG_UIO_DMABUF))]
+#[path = "../../driver/oot/mod.rs"]
+pub mod oot;
+#[cfg(not(CONFIG_UIO_DMABUF))]
+pub use oot::{prelude, *};
+
+// Paths to `kernel` modules spelt out below: out of tree, importing one here
+// would hide the one `pub use oot::*` re-exports.
 use kernel::{
-    device,
     dma::DataDirection,
     fs::File,
     ioctl::_IOWR,
@@ -37,16 +51,6 @@ use kernel::{
         UserSlice, //
     },
 };
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../driver/oot/bindings.rs"]
-mod bindings;
-#[allow(dead_code)]
-#[path = "../../driver/rust/kernel/dma_buf.rs"]
-mod dma_buf;
-#[allow(dead_code)]
-#[path = "../../driver/oot/raw.rs"]
-mod raw;
 
 module! {
     type: BenchModule,
@@ -92,12 +96,13 @@ const IOC_HOLD: u32 = _IOWR::<HoldArgs>(0xDB, 0x3d);
 const MAX_ITERATIONS: u32 = 100_000;
 
 /// The first edu device, with a reference held.
-struct Edu(*mut bindings::pci_dev);
+struct Edu(*mut kernel::bindings::pci_dev);
 
 impl Edu {
     fn find() -> Result<Self> {
         // SAFETY: Looks the device up and takes a reference, or returns NULL.
-        let pdev = unsafe { bindings::pci_get_device(0x1234, 0x11e8, core::ptr::null_mut()) };
+        let pdev =
+            unsafe { kernel::bindings::pci_get_device(0x1234, 0x11e8, core::ptr::null_mut()) };
         if pdev.is_null() {
             return Err(ENODEV);
         }
@@ -106,7 +111,7 @@ impl Edu {
 
     /// The device, as bound. Benchmark-only: the caller has the edu bound to
     /// uio_dmabuf for the duration of the run (checked below, not enforced).
-    fn bound(&self) -> Result<&device::Device<device::Bound>> {
+    fn bound(&self) -> Result<&kernel::device::Device<kernel::device::Bound>> {
         // SAFETY: `self.0` is a valid pci_dev we hold a reference on.
         let dev = unsafe { &raw mut (*self.0).dev };
         // SAFETY: `dev` is valid for the lifetime of `self` (reference held).
@@ -114,7 +119,7 @@ impl Edu {
             return Err(ENODEV);
         }
         // SAFETY: `dev` is valid (above).
-        let dev: &device::Device = unsafe { device::Device::from_raw(dev) };
+        let dev: &kernel::device::Device = unsafe { kernel::device::Device::from_raw(dev) };
         // SAFETY: Benchmark-only: the device is bound to a driver (checked
         // above) and the benchmark does not unbind it while running.
         Ok(unsafe { dev.as_bound() })
@@ -124,7 +129,7 @@ impl Edu {
 impl Drop for Edu {
     fn drop(&mut self) {
         // SAFETY: Drops the reference `find` took.
-        unsafe { bindings::pci_dev_put(self.0) };
+        unsafe { kernel::bindings::pci_dev_put(self.0) };
     }
 }
 
@@ -132,7 +137,7 @@ impl Drop for Edu {
 struct BenchFile {
     /// HOLD's mappings; unmapped and detached when the file is closed.
     #[pin]
-    held: Mutex<KVec<dma_buf::Mapping>>,
+    held: Mutex<KVec<kernel::dma_buf::Mapping>>,
 }
 
 impl BenchFile {
@@ -148,9 +153,9 @@ impl BenchFile {
         let mut samples = KVec::with_capacity(args.iterations as usize, GFP_KERNEL)?;
         for _ in 0..args.iterations {
             let start = Instant::<Monotonic>::now();
-            let buf = dma_buf::DmaBuf::get(args.dmabuf_fd)?;
-            let attach = dma_buf::Attachment::new(buf, dev)?;
-            let mapping = dma_buf::Mapping::new(attach, DataDirection::Bidirectional)?;
+            let buf = kernel::dma_buf::DmaBuf::get(args.dmabuf_fd)?;
+            let attach = kernel::dma_buf::Attachment::new(buf, dev)?;
+            let mapping = kernel::dma_buf::Mapping::new(attach, DataDirection::Bidirectional)?;
             drop(mapping);
             let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
             samples.push(ns, GFP_KERNEL)?;
@@ -183,9 +188,9 @@ impl BenchFile {
         let mut held = self.held.lock();
         held.reserve(count, GFP_KERNEL)?;
         for &fd in fds.iter() {
-            let attach = dma_buf::Attachment::new(dma_buf::DmaBuf::get(fd)?, dev)?;
+            let attach = kernel::dma_buf::Attachment::new(kernel::dma_buf::DmaBuf::get(fd)?, dev)?;
             held.push(
-                dma_buf::Mapping::new(attach, DataDirection::Bidirectional)?,
+                kernel::dma_buf::Mapping::new(attach, DataDirection::Bidirectional)?,
                 GFP_KERNEL,
             )?;
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Importing dma-bufs (`linux/dma-buf.h`, importer side).
+//! Importing dma-bufs (importer side).
+//!
+//! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 //!
 //! [`DmaBuf`] is a counted reference to a dma-buf taken from a file descriptor,
 //! [`Attachment`] attaches it to a device, and [`Mapping`] maps the attachment for
@@ -11,27 +13,25 @@
 //! the buffer for as long as it is mapped and never calls back into the importer,
 //! so no importer lock is ever taken under the dma-buf's reservation lock.
 
-use core::ptr::NonNull;
-use kernel::{
+use crate::{
+    bindings,
     device::{
         Bound,
         Device, //
     },
     dma::DataDirection,
     error::from_err_ptr,
+    page::PAGE_MASK,
     prelude::*,
     scatterlist::SGTable,
-    sync::aref::ARef, //
+    sync::aref::ARef,
+    task, //
 };
-
-use crate::{
-    bindings,
-    raw, //
-};
+use core::ptr::NonNull;
 
 /// Which way a sync hands the buffer over.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-pub(crate) enum SyncTarget {
+pub enum SyncTarget {
     /// To the CPU, after device DMA.
     Cpu,
     /// To the device, before DMA.
@@ -39,8 +39,8 @@ pub(crate) enum SyncTarget {
 }
 
 /// The bits of an address below page granularity.
-// CAST: `usize` is 64 bits wide on every architecture this builds for.
-const PAGE_MASK_LOW: u64 = !kernel::page::PAGE_MASK as u64;
+// CAST: `usize` is at most 64 bits wide.
+const PAGE_MASK_LOW: u64 = !PAGE_MASK as u64;
 
 /// A reference to a dma-buf.
 ///
@@ -48,7 +48,7 @@ const PAGE_MASK_LOW: u64 = !kernel::page::PAGE_MASK as u64;
 ///
 /// `ptr` points to a `struct dma_buf` on which this object holds one reference
 /// (taken by `dma_buf_get`), dropped by `dma_buf_put` in `drop`.
-pub(crate) struct DmaBuf {
+pub struct DmaBuf {
     ptr: NonNull<bindings::dma_buf>,
 }
 
@@ -61,7 +61,7 @@ impl DmaBuf {
     /// Takes a reference to the dma-buf behind file descriptor `fd` of the
     /// calling process: `EBADF` if `fd` is not open, `EINVAL` if it is not a
     /// dma-buf.
-    pub(crate) fn get(fd: i32) -> Result<Self> {
+    pub fn get(fd: i32) -> Result<Self> {
         // SAFETY: `dma_buf_get` accepts any integer and returns either a dma-buf
         // with a new reference or an `ERR_PTR`.
         let ptr = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
@@ -70,21 +70,21 @@ impl DmaBuf {
     }
 
     /// Takes one more reference to the same dma-buf.
-    pub(crate) fn new_reference(&self) -> Self {
+    pub fn new_reference(&self) -> Self {
         // SAFETY: By the type invariant the dma-buf is alive, and we hold a
         // reference for the whole call.
-        unsafe { bindings::uio_dmabuf_helper_get_dma_buf(self.ptr.as_ptr()) };
+        unsafe { bindings::get_dma_buf(self.ptr.as_ptr()) };
         // INVARIANT: `get_dma_buf` took the reference the new object owns.
         Self { ptr: self.ptr }
     }
 
     /// Identity of the dma-buf (its address): compared, never dereferenced.
-    pub(crate) fn id(&self) -> usize {
+    pub fn id(&self) -> usize {
         self.ptr.as_ptr() as usize
     }
 
     /// The size of the buffer in bytes.
-    pub(crate) fn size(&self) -> usize {
+    pub fn size(&self) -> usize {
         // SAFETY: By the type invariant the dma-buf is alive; `size` is set at
         // export and never changes.
         unsafe { (*self.ptr.as_ptr()).size }
@@ -104,7 +104,7 @@ impl Drop for DmaBuf {
 ///
 /// `attach` is the attachment `dma_buf_attach` returned for `buf` and `dev`; it is
 /// detached in `drop`, before `buf` (and with it the dma-buf reference) is dropped.
-pub(crate) struct Attachment {
+pub struct Attachment {
     attach: NonNull<bindings::dma_buf_attachment>,
     buf: DmaBuf,
     dev: ARef<Device>,
@@ -119,11 +119,11 @@ impl Attachment {
     /// Attaches `buf` to `dev`, so that its mappings apply the device's IOMMU
     /// domain, DMA mask and swiotlb. The device must stay bound as long as the
     /// attachment lives; it is kept alive by a reference.
-    pub(crate) fn new(buf: DmaBuf, dev: &Device<Bound>) -> Result<Self> {
+    pub fn new(buf: DmaBuf, dev: &Device<Bound>) -> Result<Self> {
         // SAFETY: `buf` holds a reference to a live dma-buf and `dev` is a bound
         // device.
         let ptr =
-            from_err_ptr(unsafe { bindings::dma_buf_attach(buf.ptr.as_ptr(), raw::device(dev)) })?;
+            from_err_ptr(unsafe { bindings::dma_buf_attach(buf.ptr.as_ptr(), dev.as_raw()) })?;
         let attach = NonNull::new(ptr).ok_or(EINVAL)?;
         // INVARIANT: `attach` was just returned for `buf` and `dev`.
         Ok(Self {
@@ -149,7 +149,7 @@ impl Drop for Attachment {
 /// `sgt` is the table `dma_buf_map_attachment_unlocked` returned for `attach` and
 /// `dir`; it is unmapped in `drop`, before `attach` is detached. While mapped, the
 /// exporter keeps the table and its DMA addresses unchanged.
-pub(crate) struct Mapping {
+pub struct Mapping {
     sgt: NonNull<bindings::sg_table>,
     dir: DataDirection,
     /// Whether the DMA API wants syncs for some segment (`dma_need_sync`):
@@ -166,7 +166,7 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// Maps `attach` for DMA in direction `dir`.
-    pub(crate) fn new(attach: Attachment, dir: DataDirection) -> Result<Self> {
+    pub fn new(attach: Attachment, dir: DataDirection) -> Result<Self> {
         // SAFETY: `attach` is a live, unmapped attachment; no reservation lock is
         // held by this thread (the `_unlocked` variant takes it).
         let ptr = from_err_ptr(unsafe {
@@ -180,17 +180,17 @@ impl Mapping {
             needs_sync: true,
             attach,
         };
-        let dev = raw::device(&this.attach.dev);
+        let dev = this.attach.dev.as_raw();
         this.needs_sync = this.sg_table().iter().any(|entry| {
             // SAFETY: `dev` is the device the table is mapped for, and the
             // address one of the mapping's.
-            unsafe { bindings::uio_dmabuf_helper_dma_need_sync(dev, entry.dma_address()) }
+            unsafe { bindings::dma_need_sync(dev, entry.dma_address()) }
         });
         Ok(this)
     }
 
     /// The DMA-mapped scatter-gather table.
-    pub(crate) fn sg_table(&self) -> &SGTable {
+    pub fn sg_table(&self) -> &SGTable {
         // SAFETY: By the type invariant `sgt` is a valid table that nobody modifies
         // while it is mapped, i.e. for the lifetime of `&self`.
         unsafe { SGTable::from_raw(self.sgt.as_ptr()) }
@@ -208,12 +208,13 @@ impl Mapping {
     /// an IOMMU (`translated`) one DMA segment may span pages that are not
     /// contiguous in memory, while the sync resolves only its start: there each
     /// segment is synced per physically contiguous run of it, found through the
-    /// IOMMU's page tables. Long walks give the CPU up between pieces.
-    pub(crate) fn sync(&self, target: SyncTarget, translated: bool) {
+    /// IOMMU's page tables. Long walks give the CPU up between pieces, so this
+    /// must be called in process context, holding no spinlock.
+    pub fn sync(&self, target: SyncTarget, translated: bool) {
         if !self.needs_sync {
             return;
         }
-        let dev = raw::device(&self.attach.dev);
+        let dev = self.attach.dev.as_raw();
         let dir = self.dir.into();
         let sync = |addr: u64, len: u64| {
             // CAST: A piece of a DMA segment fits in `size_t` (a segment's
@@ -223,17 +224,13 @@ impl Mapping {
             // mapped for `attach.dev` in `dir` (type invariant).
             unsafe {
                 match target {
-                    SyncTarget::Cpu => {
-                        bindings::uio_dmabuf_helper_sync_single_for_cpu(dev, addr, len, dir)
-                    }
-                    SyncTarget::Device => {
-                        bindings::uio_dmabuf_helper_sync_single_for_device(dev, addr, len, dir)
-                    }
+                    SyncTarget::Cpu => bindings::dma_sync_single_for_cpu(dev, addr, len, dir),
+                    SyncTarget::Device => bindings::dma_sync_single_for_device(dev, addr, len, dir),
                 }
             }
-            // SAFETY: Called in process context (an ioctl), where sleeping is
-            // allowed; the caller holds only a mutex.
-            unsafe { bindings::uio_dmabuf_helper_cond_resched() };
+            // Called in process context (an ioctl, see above), where sleeping is
+            // allowed.
+            task::cond_resched();
         };
         let domain = if translated {
             // SAFETY: `dev` is bound (it has a live mapping), with a driver.

@@ -1,132 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA parameters of a bound device, whatever its bus: what the DMA API says
-//! it can address, and the settings the driver changes in probe (put back
-//! when the driver lets go of the device).
-
-use kernel::{
-    device::{
-        self,
-        Bound,
-        Core, //
-    },
-    dma::{
-        self,
-        DmaMask, //
-    },
-    prelude::*,
-    sync::aref::ARef, //
-};
+//! DMA parameters of a device, whatever its bus: what the DMA API says it can
+//! address and how it reaches memory.
+//!
+//! C headers: [`include/linux/dma-mapping.h`](srctree/include/linux/dma-mapping.h),
+//! [`include/linux/dma-map-ops.h`](srctree/include/linux/dma-map-ops.h),
+//! [`include/linux/iommu.h`](srctree/include/linux/iommu.h)
 
 use crate::{
     bindings,
-    raw, //
+    device::{
+        self,
+        Bound, //
+    },
+    error::to_result,
+    prelude::*, //
 };
 
-/// What the DMA API says a device can address.
+/// The DMA parameters of a device, as the DMA API reports them.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct DmaInfo {
+pub struct DeviceParams {
     /// The streaming DMA mask.
-    pub(crate) mask: u64,
+    pub mask: u64,
+    /// The coherent DMA mask.
+    pub coherent_mask: u64,
     /// The maximum length of one DMA segment.
-    pub(crate) max_segment_size: u32,
-    /// Whether an IOMMU translates the device's DMA (addresses are IOVAs).
-    pub(crate) translated: bool,
-    /// Whether the device's DMA is cache-coherent; if not, SYNC does the cache
-    /// maintenance the CPU and the device need between them.
-    pub(crate) coherent: bool,
-    /// Some RAM lies beyond the mask and nothing is sure to bounce it for the
-    /// device: imports are refused (see [`dma_info`]).
-    pub(crate) unreachable_memory: bool,
+    pub max_seg_size: u32,
+    /// Whether the device's DMA is cache-coherent (true where the architecture
+    /// has no cache maintenance for DMA, as x86). If not, the CPU and the device
+    /// need syncs between them.
+    pub coherent: bool,
+    /// Whether an IOMMU translates the device's DMA: it is attached to a DMA
+    /// domain, not an identity one, so DMA addresses are IOVAs.
+    pub translated: bool,
+    /// Whether some memory lies beyond what the device can address directly
+    /// (`dma_addressing_limited`).
+    pub addressing_limited: bool,
+    /// The longest mapping the DMA API can make for the device
+    /// (`dma_max_mapping_size`): `usize::MAX` unless something, such as a
+    /// swiotlb bounce buffer, limits it.
+    pub max_mapping_size: usize,
 }
 
-/// Reads the DMA parameters of `dev` (after probe has set them).
-///
-/// Without an IOMMU, a device that cannot address all of memory
-/// (`dma_addressing_limited`) is served only where swiotlb bounces the pages
-/// beyond its mask. It does not for a mask below 32 bits: the swiotlb pool is
-/// only placed below 4 GiB, not below such a mask. Nor where swiotlb is not
-/// active for the device (`swiotlb=noforce`, or never set up): the DMA API then
-/// reports no mapping-size limit (`dma_max_mapping_size`). The DMA API answers
-/// an unreachable page with a kernel warning, so such a device is marked
-/// `unreachable_memory` and its imports are refused with `ERANGE` up front.
-pub(crate) fn dma_info(dev: &device::Device<Bound>) -> DmaInfo {
-    let raw = raw::device(dev);
-    // SAFETY: `dev` is a valid, bound device; these only read its DMA parameters,
-    // IOMMU group/domain, swiotlb pool and the machine's memory size.
-    let (mask, max_segment_size, translated, coherent, limited, max_mapping) = unsafe {
-        (
-            bindings::uio_dmabuf_helper_dma_mask(raw),
-            bindings::uio_dmabuf_helper_max_seg_size(raw),
-            bindings::uio_dmabuf_helper_dma_translated(raw),
-            bindings::uio_dmabuf_helper_dma_coherent(raw),
-            bindings::dma_addressing_limited(raw),
-            bindings::dma_max_mapping_size(raw),
-        )
-    };
-    let bounced = mask >= u64::from(u32::MAX) && max_mapping != usize::MAX;
-    DmaInfo {
-        mask,
-        max_segment_size,
-        translated,
-        coherent,
-        unreachable_memory: !translated && limited && !bounced,
-    }
-}
-
-/// The DMA mask, coherent mask and segment length limit a device had before
-/// [`DmaSettings::configure`] changed them, put back when dropped: the next
-/// driver of the device finds what its bus (the PCI core at enumeration, the
-/// platform core and firmware at probe) set.
-pub(crate) struct DmaSettings {
-    dev: ARef<device::Device>,
-    mask: u64,
-    coherent_mask: u64,
-    max_segment_size: u32,
-}
-
-impl DmaSettings {
-    /// Sets the device's DMA mask (streaming and coherent) to `bits` (if
-    /// given; otherwise it keeps the one its bus set) and lifts its DMA
-    /// segment length limit (the PCI and platform default is 64 KiB), in probe:
-    /// before anything maps DMA for the device, which is what the kernel
-    /// crate's setters require.
-    pub(crate) fn configure<'a>(dev: &impl dma::Device<'a>, bits: Option<u32>) -> Result<Self> {
-        let core: &device::Device<Core<'a>> = dev.as_ref();
-        let raw = raw::device(core);
-        // SAFETY: `dev` is a valid device; these only read its DMA parameters.
-        let saved = unsafe {
-            Self {
-                dev: core.into(),
-                mask: bindings::uio_dmabuf_helper_dma_mask(raw),
-                coherent_mask: bindings::uio_dmabuf_helper_coherent_dma_mask(raw),
-                max_segment_size: bindings::uio_dmabuf_helper_max_seg_size(raw),
-            }
-        };
-        if let Some(bits) = bits {
-            // SAFETY: Probe runs before the device is registered with UIO or
-            // anything else that could map DMA for it, so no mapping races
-            // the change.
-            unsafe { dev.dma_set_mask_and_coherent(DmaMask::try_new(bits)?)? };
-        }
-        // SAFETY: As for the mask.
-        unsafe { dev.dma_set_max_seg_size(u32::MAX) };
-        Ok(saved)
-    }
-}
-
-impl Drop for DmaSettings {
-    fn drop(&mut self) {
-        let raw = raw::device(&self.dev);
-        // SAFETY: The settings are dropped with the driver's data of the
-        // device: after unbind has waited until no mapping of the device is
-        // left, or in a failed probe before anything could map for it; nothing
-        // maps for the device until the next driver's probe. The values were
-        // the device's own, so the setters accept them.
+impl DeviceParams {
+    /// Reads the DMA parameters of `dev`.
+    pub fn read(dev: &device::Device<Bound>) -> Self {
+        let raw = dev.as_raw();
+        // SAFETY: `dev` is a valid, bound device; these only read its DMA
+        // parameters, IOMMU group and domain, swiotlb pool and the machine's
+        // memory size.
         unsafe {
-            bindings::dma_set_mask(raw, self.mask);
-            bindings::dma_set_coherent_mask(raw, self.coherent_mask);
-            bindings::uio_dmabuf_helper_set_max_seg_size(raw, self.max_segment_size);
+            Self {
+                mask: bindings::dma_get_mask(raw),
+                coherent_mask: (*raw).coherent_dma_mask,
+                max_seg_size: bindings::dma_get_max_seg_size(raw),
+                coherent: bindings::dev_is_dma_coherent(raw),
+                translated: dma_translated(raw),
+                addressing_limited: bindings::dma_addressing_limited(raw),
+                max_mapping_size: bindings::dma_max_mapping_size(raw),
+            }
         }
     }
+
+    /// Sets the DMA mask, coherent mask and maximum segment length of `dev` to
+    /// these values, as read earlier from the same device (the other parameters
+    /// are not settings): the error of a mask the device does not accept (then
+    /// the segment length is set all the same).
+    ///
+    /// # Safety
+    ///
+    /// Nothing may allocate or map DMA memory for `dev` concurrently: the same
+    /// requirement as [`crate::dma::Device::dma_set_mask`]'s.
+    pub unsafe fn restore(&self, dev: &device::Device) -> Result {
+        let raw = dev.as_raw();
+        // SAFETY: `dev` is a valid device and nothing maps DMA for it (the
+        // caller's contract).
+        let (mask, coherent_mask) = unsafe {
+            bindings::dma_set_max_seg_size(raw, self.max_seg_size);
+            (
+                bindings::dma_set_mask(raw, self.mask),
+                bindings::dma_set_coherent_mask(raw, self.coherent_mask),
+            )
+        };
+        to_result(mask)?;
+        to_result(coherent_mask)
+    }
+}
+
+/// Whether an IOMMU translates the DMA of `dev` (a DMA domain, not identity).
+///
+/// # Safety
+///
+/// `dev` is a valid, bound device.
+unsafe fn dma_translated(dev: *mut bindings::device) -> bool {
+    // SAFETY: `dev` is a valid device (the caller's contract).
+    if !unsafe { bindings::device_iommu_mapped(dev) } {
+        return false;
+    }
+    // SAFETY: As above, and bound, so its IOMMU domain does not change under us.
+    let domain = unsafe { bindings::iommu_get_domain_for_dev(dev) };
+    // SAFETY: `domain` is the live domain of `dev`.
+    !domain.is_null() && unsafe { bindings::iommu_is_dma_domain(domain) }
 }
