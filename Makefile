@@ -152,8 +152,10 @@ check: initramfs initramfs-arm64
 	$(TOP)/qemu/suite --host
 
 # Rust sources formatted as the kernel formats its own (driver/.rustfmt.toml is
-# the kernel tree's) and the userspace crate by cargo fmt.
-RUSTFMT_ROOTS := $(TOP)/driver/uio_dmabuf/uio_dmabuf_main.rs $(TOP)/qemu/benchmod/uio_dmabuf_bench_main.rs
+# the kernel tree's): every file of driver/ (the driver, the kernel abstractions
+# of driver/rust/kernel, the out-of-tree driver/oot) and of the benchmark
+# module, bindgen's output aside; and the userspace crate by cargo fmt.
+RUSTFMT_ROOTS = $(filter-out %_generated.rs,$(shell find $(TOP)/driver $(TOP)/qemu/benchmod -name '*.rs'))
 fmt:
 	rustfmt --config-path $(TOP)/driver/.rustfmt.toml $(RUSTFMT_ROOTS)
 	cd $(UT) && $(CARGO) fmt
