@@ -7,8 +7,9 @@
  * an open file descriptor of that device's /dev/uioN: whoever may open the UIO
  * device may DMA with it, and nobody else (the capability model). The driver
  * attaches the dma-buf to the device itself, so IOMMU translation, swiotlb
- * bouncing and cache maintenance apply, maps it, and returns the DMA segments. Imports belong to the open file
- * of /dev/uio-dmabuf: closing it (or the process dying) releases them all.
+ * bouncing and cache maintenance apply, maps it, and returns the DMA segments.
+ * Imports belong to the open file of /dev/uio-dmabuf: closing it (or the
+ * process dying) releases them all.
  *
  * Layout: only __u32/__u64/__s32 fields, explicit padding, every struct a
  * multiple of 8 bytes, so 32- and 64-bit userspace share one ABI. Fields named
@@ -20,7 +21,8 @@
  * Errors common to all ioctls: -ENOTTY for an unknown ioctl number (including
  * ours with a wrong size or direction), -EFAULT for an argument pointer that
  * cannot be read or written, -EINVAL for a non-zero reserved field or an
- * unknown flag. See README.md for the full errno table.
+ * unknown flag. The full errno table is in
+ * Documentation/userspace-api/uio-dmabuf.rst (README.md out of tree).
  */
 #ifndef _UAPI_UIO_DMABUF_H
 #define _UAPI_UIO_DMABUF_H
@@ -86,8 +88,9 @@ struct uio_dmabuf_info {
 /*
  * UIO_DMABUF_IOC_IMPORT: attach dmabuf_fd to the device behind uio_fd (open
  * for writing: programming DMA is writing to the device), map it for DMA in
- * `direction`, and return a handle, the buffer size and the segment count. Up to `capacity` segments are written to the array at `segments`
- * (which may be 0 when capacity is 0); read the rest with
+ * `direction`, and return a handle, the buffer size and the segment count.
+ * Up to `capacity` segments are written to the array at `segments` (which
+ * may be 0 when capacity is 0); read the rest with
  * UIO_DMABUF_IOC_SEGMENTS. Segments that are contiguous in DMA space are merged
  * up to max_segment_size. A dma-buf is imported at most once per device, by any
  * open file (-EEXIST): share the handle instead.
