@@ -31,7 +31,7 @@ RUST_TARGET := x86_64-unknown-linux-gnu
 UT := $(TOP)/userspace-test
 UT_BIN := $(UT)/target/$(RUST_TARGET)/release
 
-.PHONY: all module testmods deps kernel userspace ctest clib metal man install uninstall initramfs demo demo-x86 demo-zynqmp check check-host \
+.PHONY: patches initramfs-intree all module testmods deps kernel userspace ctest clib metal man install uninstall initramfs demo demo-x86 demo-zynqmp check check-host \
 	fmt-check unit-test check-guest soak bench bench-image initramfs-arm64 fmt qemu-shell clean
 
 all: module
@@ -148,7 +148,7 @@ demo-zynqmp: initramfs-arm64
 
 # Everything, counted in one "N passed, N failed" line: the host checks of
 # check-host, then the guest suite of check-guest, x86 and arm64.
-check: initramfs initramfs-arm64
+check: initramfs initramfs-arm64 initramfs-intree
 	$(TOP)/qemu/suite --host
 
 # Rust sources formatted as the kernel formats its own (driver/.rustfmt.toml is
@@ -262,6 +262,27 @@ initramfs-arm64: deps clib
 		dtc -q -I dts -O dtb -o $(TOP)/build/$$(basename $$dts .dts).dtb $$dts || exit 1; \
 	done
 	KERNEL_ARCH=arm64 MODULE_TREE=$(ARM64_TREE) $(S)/mkinitramfs
+
+# The driver as a patch series against the pristine source tree of the test
+# kernel (scripts/make-patches after intree/series.toml), into build/patches;
+# KSRC=/path/to/linux for another tree.
+patches: $(if $(KSRC),,kernel)
+	$(S)/make-patches $(or $(KSRC),$(shell source $(S)/common.sh && kernel_source_tree)) $(TOP)/build/patches
+
+# The guest images of the in-tree kernels (scripts/build-intree: the series
+# applied to a copy of the test kernel's tree, built with CONFIG_UIO_DMABUF=m
+# and =y): the in-tree module and the test modules built against the =m
+# kernel, the same userspace as the test image.
+INTREE_TREE := $(TOP)/build/intree-tree
+INTREE_KDIR = $(shell KERNEL_FLAVOUR=intree-m $(S)/kernel-dir)
+initramfs-intree: patches userspace ctest clib metal
+	$(S)/build-intree >/dev/null
+	rm -rf $(INTREE_TREE) && mkdir -p $(INTREE_TREE)/driver
+	git -C $(TOP) ls-files --cached --others --exclude-standard -- qemu/testmod | cpio -pdm --quiet $(INTREE_TREE)
+	$(MAKE) -C $(INTREE_KDIR) M=$(INTREE_TREE)/qemu/testmod $(KMAKE_FLAGS) modules
+	cp $(INTREE_KDIR)/drivers/uio/uio_dmabuf/uio_dmabuf.ko $(INTREE_TREE)/driver/
+	KERNEL_FLAVOUR=intree-m MODULE_TREE=$(INTREE_TREE) $(S)/mkinitramfs
+	KERNEL_FLAVOUR=intree-y MODULE_TREE=$(INTREE_TREE) $(S)/mkinitramfs
 
 # make install / make uninstall, DESTDIR-aware (PREFIX, default /usr/local):
 # the module into the kernel's module tree of KDIR's release (modules_install,

@@ -42,7 +42,7 @@ as_root() {
 }
 
 # Bump when the way the kernel is built changes in a way the inputs below miss.
-KERNEL_RECIPE=1
+KERNEL_RECIPE=2
 
 # The architecture of the test kernel and guest: x86_64 (QEMU q35, the
 # default) or arm64 (QEMU xlnx-zcu102 and virt), cross-built with the same
@@ -69,7 +69,9 @@ kernel_source_deb() {
 # Which kernel: "debug", the test kernel every test runs on (tinyconfig +
 # qemu/kernel.config, KASAN, lockdep, DMA-API debug, kmemleak), or "bench", the
 # same without the debug section (qemu/kernel-bench.config), so that `make bench`
-# measures the driver rather than the debug instrumentation.
+# measures the driver rather than the debug instrumentation; or "intree-m" /
+# "intree-y", the debug kernel with the patch series of `make patches` applied
+# and CONFIG_UIO_DMABUF=m / =y (scripts/build-intree; x86_64).
 KERNEL_FLAVOUR=${KERNEL_FLAVOUR:-debug}
 
 # The config fragment of $KERNEL_FLAVOUR for $KERNEL_ARCH, applied on top of
@@ -80,9 +82,9 @@ kernel_fragment() {
 	sed '/^# Tests and debugging:/,$d' "$common"
 	cat "$TOP/qemu/kernel-$KERNEL_ARCH.config"
 	case "$KERNEL_FLAVOUR" in
-	debug) sed -n '/^# Tests and debugging:/,$p' "$common" ;;
+	debug | intree-*) sed -n '/^# Tests and debugging:/,$p' "$common" ;;
 	bench) cat "$TOP/qemu/kernel-bench.config" ;;
-	*) die "KERNEL_FLAVOUR is 'debug' or 'bench', not '$KERNEL_FLAVOUR'" ;;
+	*) die "KERNEL_FLAVOUR is 'debug', 'bench', 'intree-m' or 'intree-y', not '$KERNEL_FLAVOUR'" ;;
 	esac
 }
 
@@ -117,6 +119,12 @@ I386_SYSFS=$CACHE/i386/unpacked/usr
 # The build directory of the test kernel: one per source version, config fragment
 # and toolchain, so a change of any of them builds afresh and nothing else does.
 kernel_build_dir() {
+	case "$KERNEL_FLAVOUR" in
+	intree-*)
+		echo "$(intree_dir)/src/build-${KERNEL_FLAVOUR#intree-}"
+		return
+		;;
+	esac
 	local key
 	key=$({
 		basename "$(kernel_source_deb)"
@@ -127,5 +135,26 @@ kernel_build_dir() {
 		"$KBINDGEN" --version
 		echo "recipe $KERNEL_RECIPE"
 	} | sha256sum | cut -c1-16)
-	echo "$CACHE/kernel/$key"
+	# Inside the source tree it is built from: Kbuild then records every path
+	# relative to it, so a copy of tree and build directory rebuilds only what
+	# changed (scripts/build-intree).
+	echo "$(kernel_source_tree)/build-$key"
+}
+
+# The unpacked source tree of the fetched kernel source package.
+kernel_source_tree() {
+	echo "$CACHE/src/$(basename "$(kernel_source_deb)" .deb)"
+}
+
+# The in-tree build (scripts/build-intree): a copy of the source tree with the
+# patch series applied, holding build-m and build-y; keyed by the debug
+# kernel's build directory and the series.
+intree_dir() {
+	local key
+	key=$({
+		basename "$(KERNEL_FLAVOUR=debug kernel_build_dir)"
+		cat "$TOP"/build/patches/0[0-9][0-9][1-9]-*.patch 2>/dev/null
+		echo "intree recipe 1"
+	} | sha256sum | cut -c1-16)
+	echo "$CACHE/intree/$key"
 }

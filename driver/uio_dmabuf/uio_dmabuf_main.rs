@@ -23,11 +23,10 @@
 //! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types,
 //! the OF match table of the `of_id` parameter ([`platform_driver`]) and the
 //! vendor ID of QEMU's edu ([`pci_driver`]).
-//!
-//! Out of tree, the crate root stands in for the kernel crate (the items gated
-//! on `CONFIG_UIO_DMABUF` not being set): `kernel::` is the kernel crate plus
-//! the abstractions the in-tree series adds to it.
 
+// Out of tree, the crate root stands in for the kernel crate with these items,
+// gated on `CONFIG_UIO_DMABUF` not being set, which the in-tree series leaves
+// out: `kernel::` is the kernel crate plus the abstractions the series adds.
 #[cfg(not(CONFIG_UIO_DMABUF))]
 extern crate kernel as kernel_base;
 #[cfg(not(CONFIG_UIO_DMABUF))]
