@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The PCI driver: binds QEMU's edu (and any device added through `new_id` or
-//! `driver_override`), exposes its memory BARs and INTx through UIO, and tears
-//! the device's imports down on unbind.
+//! The PCI driver: binds the devices a user hands it through `new_id` or
+//! `driver_override` (it has no static IDs, as uio_pci_generic has none),
+//! exposes their memory BARs and INTx through UIO, and tears a device's
+//! imports down on unbind.
 
 use kernel::{
     device::{
@@ -31,22 +32,8 @@ use crate::{
     state::DeviceState, //
 };
 
-/// QEMU's educational device.
-const EDU_VENDOR: u16 = 0x1234;
-const EDU_DEVICE: u16 = 0x11e8;
-/// edu's DMA engine truncates addresses to its `dma_mask` property, 28 bits
-/// unless QEMU is told otherwise.
-const EDU_DMA_BITS: u32 = 28;
-/// The PCI default mask for other devices.
+/// The PCI core's default mask, which the `dma_bits` parameter overrides.
 const DEFAULT_DMA_BITS: u32 = 32;
-
-/// A PCI vendor ID the kernel crate's vendor list lacks (QEMU's, for edu).
-const fn vendor(id: u16) -> pci::Vendor {
-    // SAFETY: `pci::Vendor` is a `#[repr(transparent)]` wrapper of the `u16`
-    // vendor ID, valid for every value; its constructor is private to the kernel
-    // crate, which lists only vendors of in-tree drivers.
-    unsafe { core::mem::transmute::<u16, pci::Vendor>(id) }
-}
 
 /// UIO map names, one per BAR.
 const BAR_NAMES: [&CStr; pci::STD_NUM_BARS as usize] =
@@ -54,20 +41,9 @@ const BAR_NAMES: [&CStr; pci::STD_NUM_BARS as usize] =
 
 pub(crate) struct UioDmabufDriver;
 
-// `@none` leaves `driver_data` 0, the value `new_id` writes, so dynamic IDs bind.
-kernel::pci_device_table!(
-    PCI_TABLE,
-    @none,
-    [pci::DeviceId::from_id(vendor(EDU_VENDOR), EDU_DEVICE as u32)]
-);
-
-/// The DMA mask width for `pdev`: the `dma_bits` parameter, or the device's
-/// default.
-fn dma_bits(pdev: &pci::Device<Core<'_>>) -> u32 {
+/// The DMA mask width: the `dma_bits` parameter, else the PCI default.
+fn dma_bits() -> u32 {
     match module_parameters::dma_bits.value() {
-        0 if pdev.vendor_id() == vendor(EDU_VENDOR) && pdev.device_id() == EDU_DEVICE => {
-            EDU_DMA_BITS
-        }
         0 => DEFAULT_DMA_BITS,
         bits => bits,
     }
@@ -102,7 +78,9 @@ fn memory_maps(pdev: &pci::Device<Bound>) -> Result<DeviceMaps<'static>> {
 impl pci::Driver for UioDmabufDriver {
     type IdInfo = ();
     type Data<'bound> = BoundDevice<'bound, PciUioOps<'bound>>;
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+    // No device IDs: a generic driver cannot know which devices a user wants
+    // to drive from userspace, so it binds only those handed to it.
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &pci::NO_DEVICE_IDS;
 
     fn probe<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
@@ -111,7 +89,7 @@ impl pci::Driver for UioDmabufDriver {
         // Runs once the PCI core has allocated the data, so that its failure
         // comes before any side effect.
         pin_init::pin_init_scope(move || {
-            let bits = dma_bits(pdev);
+            let bits = dma_bits();
             // Undone by the driver core after unbind or a failed probe.
             pci::enable_device_managed(pdev)?;
             let dma_settings = DmaSettings::configure(pdev, Some(bits))?;

@@ -21,8 +21,7 @@
 //! initialisation ([`registry`]), the proof that a guarded device is bound
 //! ([`state::DeviceUse`], from the unbind protocol's invariant), the
 //! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types,
-//! the OF match table of the `of_id` parameter ([`platform_driver`]) and the
-//! vendor ID of QEMU's edu ([`pci_driver`]).
+//! and the OF match table of the `of_id` parameter ([`platform_driver`]).
 
 // Out of tree, the crate root stands in for the kernel crate with these items,
 // gated on `CONFIG_UIO_DMABUF` not being set, which the in-tree series leaves
@@ -64,8 +63,8 @@ module! {
     params: {
         dma_bits: u32 {
             default: 0,
-            description: "DMA mask width in bits for every bound device (0: 28 for QEMU edu, \
-                          32 for other PCI devices, the platform bus's for platform devices)",
+            description: "DMA mask width in bits for every bound device (0: 32 for PCI devices, \
+                          the platform bus's for platform devices)",
         },
         max_segment_size: u32 {
             default: 4294967295,

@@ -170,6 +170,44 @@ pub(crate) fn check_bound_ahci(env: &Env, pci: &str, how: &str) -> Outcome {
     Ok(())
 }
 
+pub(crate) fn t_binds_only_what_it_is_given(env: &Env) -> Outcome {
+    // The driver has no static device IDs: loaded, it binds nothing, not even
+    // QEMU's edu, until a user hands it a device; and without dma_bits a PCI
+    // device gets the PCI default mask of 32 bits, whatever its vendor.
+    fault_injected();
+    sh("rmmod uio_dmabuf && load-uio-dmabuf --no-bind dma_bits=0")?;
+    let result = (|| {
+        for pci in &env.devices {
+            check!(
+                driver_of(pci).is_none(),
+                "{pci} bound at load: {:?}",
+                driver_of(pci)
+            );
+        }
+        fs::write("/sys/bus/pci/drivers/uio_dmabuf/new_id", "1234 11e8")
+            .map_err(|e| format!("new_id: {e}"))?;
+        for pci in &env.devices {
+            check!(
+                driver_of(pci).as_deref() == Some("uio_dmabuf"),
+                "{pci} not bound by new_id"
+            );
+        }
+        let (dev, uio) = open_device(env.first()?)?;
+        let info = ok!(dev.info(&uio));
+        check!(
+            info.dma_mask == 0xffff_ffff,
+            "mask without dma_bits {:#x}, expected the PCI default 0xffffffff",
+            info.dma_mask
+        );
+        Ok(())
+    })();
+    // Loaded as before, whatever failed above.
+    let restored =
+        sh("{ ! grep -q '^uio_dmabuf ' /proc/modules || rmmod uio_dmabuf; } && load-uio-dmabuf");
+    result?;
+    restored.map(drop)
+}
+
 pub(crate) fn t_new_id_binds_another_device(env: &Env) -> Outcome {
     let (vendor, device) = ("8086", "2922");
     let pci = unbound_ahci()?;

@@ -126,14 +126,14 @@ impl Env {
         }
     }
 
-    /// The width of the bound devices' DMA mask: the `dma_bits` parameter,
-    /// else edu's default of 28 bits, or for platform devices the 32 bits the
-    /// OF core gives every platform device (no `dma-ranges` in our trees).
+    /// The width of the bound devices' DMA mask: the `dma_bits` parameter
+    /// (qemu/run passes edu's 28 bits unless told another width), else the
+    /// PCI default of 32 bits, which is also what the OF core gives every
+    /// platform device (no `dma-ranges` in our trees).
     pub(crate) fn mask_bits(&self) -> u32 {
-        match (self.dma_bits, &self.first_kind) {
-            (0, Some((sysfs::Bus::Platform, _))) => 32,
-            (0, _) => 28,
-            (bits, _) => bits,
+        match self.dma_bits {
+            0 => 32,
+            bits => bits,
         }
     }
 

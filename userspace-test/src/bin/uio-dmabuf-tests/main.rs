@@ -127,6 +127,11 @@ const TESTS: &[Test] = &[
         t_memory_back_to_baseline,
     ),
     (
+        "binds-only-what-it-is-given",
+        Needs::Edu,
+        t_binds_only_what_it_is_given,
+    ),
+    (
         "new-id-binds-another-device",
         Needs::Pci,
         t_new_id_binds_another_device,
