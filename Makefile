@@ -169,7 +169,7 @@ fmt-check: deps
 unit-test: deps
 	cd $(UT) && $(CARGO) test --locked
 
-check-guest: initramfs initramfs-arm64
+check-guest: initramfs initramfs-arm64 initramfs-intree
 	$(TOP)/qemu/suite
 
 # A long fuzzer run: two workers, the call-heavy mix (most steps are ioctls on
