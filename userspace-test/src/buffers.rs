@@ -32,7 +32,8 @@ const UDMABUF_CREATE: u32 =
     (1 << 30) | ((size_of::<UdmabufCreate>() as u32) << 16) | ((b'u' as u32) << 8) | 0x42;
 const UDMABUF_FLAGS_CLOEXEC: u32 = 1;
 
-fn memfd(name: &str, size: usize) -> Result<File> {
+/// A memfd of `size` bytes (no pages allocated yet), sealable.
+pub fn memfd(name: &str, size: usize) -> Result<File> {
     let cname = CString::new(name).expect("no NUL in name");
     // SAFETY: `cname` is a valid C string.
     let fd =

@@ -8,6 +8,8 @@
 //!   [`zdma`]: a ZynqMP DMA channel; [`selftest`]: end-to-end DMA into imports
 //!   by either.
 //! - [`sysfs`]: which devices the driver binds; [`mmap`]: owned mappings.
+//! - [`bench`]: the benchmarks; [`vfio`]: VFIO's type1 IOMMU, which they compare
+//!   with.
 
 pub mod bench;
 pub mod buffers;
@@ -20,6 +22,7 @@ pub mod sysfs;
 pub mod testing;
 pub mod uapi;
 pub mod uio;
+pub mod vfio;
 pub mod zdma;
 
 pub use error::{Error, Result};

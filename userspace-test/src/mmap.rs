@@ -35,6 +35,16 @@ impl Mapping {
         )
     }
 
+    /// Maps the first `len` bytes of file `fd` shared and read-write.
+    pub fn file_shared(fd: &impl AsRawFd, len: usize) -> Result<Self> {
+        Self::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+        )
+    }
+
     /// Maps the first `len` bytes of file `fd` shared and read-only.
     pub fn file_read_only(fd: &impl AsRawFd, len: usize) -> Result<Self> {
         Self::map(len, libc::PROT_READ, libc::MAP_SHARED, fd.as_raw_fd())

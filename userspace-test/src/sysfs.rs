@@ -213,6 +213,43 @@ pub fn pci_command(pci: &str) -> io::Result<u16> {
     read_pci_command(&fs::File::open(pci_config_path(pci))?)
 }
 
+/// The driver PCI device `pci` is bound to, if any.
+pub fn pci_driver_of(pci: &str) -> Option<String> {
+    fs::read_link(Path::new("/sys/bus/pci/devices").join(pci).join("driver"))
+        .ok()
+        .and_then(|l| l.file_name().map(|n| n.to_string_lossy().into_owned()))
+}
+
+/// Hands PCI device `pci` to `driver` through its `driver_override`, as a user
+/// gives a device to vfio-pci or uio_pci_generic: unbound from its driver,
+/// probed again, and checked to be `driver`'s. [`pci_hand_back`] undoes it.
+pub fn pci_hand_to(pci: &str, driver: &str) -> io::Result<()> {
+    let dev = Path::new("/sys/bus/pci/devices").join(pci);
+    if pci_driver_of(pci).is_some() {
+        fs::write(dev.join("driver/unbind"), pci)?;
+    }
+    fs::write(dev.join("driver_override"), driver)?;
+    fs::write("/sys/bus/pci/drivers_probe", pci)?;
+    match pci_driver_of(pci) {
+        Some(d) if d == driver => Ok(()),
+        other => Err(io::Error::other(format!(
+            "{pci} bound to {other:?} after driver_override, not {driver}"
+        ))),
+    }
+}
+
+/// Gives PCI device `pci` back to this driver after [`pci_hand_to`]: unbound,
+/// its `driver_override` cleared, bound to `uio_dmabuf` (whose dynamic ID or
+/// the bind file's explicit request takes it).
+pub fn pci_hand_back(pci: &str) -> io::Result<()> {
+    let dev = Path::new("/sys/bus/pci/devices").join(pci);
+    if pci_driver_of(pci).is_some() {
+        fs::write(dev.join("driver/unbind"), pci)?;
+    }
+    fs::write(dev.join("driver_override"), "\n")?;
+    fs::write(format!("/sys/bus/pci/drivers/{DRIVER_NAME}/bind"), pci)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

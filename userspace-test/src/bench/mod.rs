@@ -19,6 +19,7 @@ use crate::sysfs;
 use crate::uapi;
 use crate::uio::Uio;
 
+pub mod trace;
 pub mod vfio;
 
 /// Median and 99th percentile of a set of samples, in nanoseconds.
@@ -250,10 +251,11 @@ pub struct SizeResult {
 }
 
 impl SizeResult {
-    /// ours / (syscall + in-kernel floor), medians.
+    /// ours / (2 syscalls + in-kernel floor), medians: import+release is two
+    /// syscalls, and the floor counts both.
     pub fn overhead(&self) -> Option<f64> {
         self.kernel_floor
-            .map(|k| self.bare.median_ns / (self.syscall.median_ns + k.median_ns))
+            .map(|k| self.bare.median_ns / (2.0 * self.syscall.median_ns + k.median_ns))
     }
 }
 
@@ -629,4 +631,36 @@ mod tests {
         );
         assert_eq!(whole(f64::INFINITY), None);
     }
+}
+
+/// IMPORT and RELEASE of one `size`-byte system-heap buffer, `iters` times
+/// each, traced by function_graph ([`trace`]): the traced IMPORT calls and
+/// the traced RELEASE calls.
+pub fn trace_import_release(
+    dev: &ImportDevice,
+    uio: &Uio,
+    size: usize,
+    iters: usize,
+) -> Result<(Vec<trace::Call>, Vec<trace::Call>)> {
+    let buf = buffers::system_heap(size)?;
+    let once = || -> Result<()> {
+        let (h, _) = raw_import(dev, uio, &buf, &mut [])?;
+        dev.release(h)
+    };
+    measure(20, 0, once)?;
+    let tracer = trace::IoctlTrace::new()?;
+    tracer.record(|| (0..iters).try_for_each(|_| once()))?;
+    let calls = tracer.calls()?;
+    if calls.len() != 2 * iters {
+        return Err(Error::new(
+            "traced ioctls: not one IMPORT and one RELEASE per round (trace buffer full?)",
+            libc::EIO,
+        ));
+    }
+    let (imports, releases): (Vec<_>, Vec<_>) =
+        calls.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    Ok((
+        imports.into_iter().map(|(_, c)| c).collect(),
+        releases.into_iter().map(|(_, c)| c).collect(),
+    ))
 }

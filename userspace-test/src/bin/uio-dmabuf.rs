@@ -11,6 +11,7 @@ use uio_dmabuf::bench::{self, whole, Stats};
 use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
 use uio_dmabuf::uio::Uio;
+use uio_dmabuf::vfio::Container;
 use uio_dmabuf::zdma::Zdma;
 use uio_dmabuf::{buffers, sysfs, Direction, ImportDevice, ImportFlags, Segment};
 
@@ -42,12 +43,19 @@ commands:
       reads the system-heap destination through its mmap after SYNC FOR_CPU
       alone; --skip-segment N programs no DMA for destination segment N (a run
       that must FAIL)
+  trace-import [--device PCI] [--size 4K] [--iters 200]
+      where an import's time goes: IMPORT and RELEASE of a system-heap buffer
+      traced by ftrace's function_graph (the benchmark kernel has it), each
+      summed up as its mean duration, the C functions the driver calls from
+      it (time and calls per ioctl), and the rest, the driver's own code
   bench [--quick] [--device PCI] [--peer PCI]
       measure the import path (see docs/benchmarks.md): import+release per size,
       the syscall floor, segment readout, scaling with live imports, threads,
       memory per import, the interrupt round trip against uio_pci_generic on the
-      --peer device (default: the second bound device), edu DMA rate. Prints a
-      table and one line 'BENCH-JSON {...}'";
+      --peer device (default: the second bound device), behind an IOMMU VFIO
+      type1 map+unmap and time to a first device address beside ours (the peer
+      handed to vfio-pci meanwhile), edu DMA rate. Prints a table and one line
+      'BENCH-JSON {...}'";
 
 /// Parses `4096`, `64K`, `1M`, `1G`.
 fn parse_size(s: &str) -> Option<usize> {
@@ -294,6 +302,75 @@ fn row(name: &str, s: &Stats) {
     );
 }
 
+/// The buffer sizes the benchmarks measure, each with its number of samples.
+fn bench_sizes(quick: bool) -> &'static [(usize, usize)] {
+    if quick {
+        &[
+            (4 << 10, 100),
+            (64 << 10, 100),
+            (1 << 20, 50),
+            (16 << 20, 10),
+        ]
+    } else {
+        &[
+            (4 << 10, 400),
+            (64 << 10, 400),
+            (1 << 20, 200),
+            (16 << 20, 50),
+            (256 << 20, 20),
+        ]
+    }
+}
+
+/// Whether a buffer of `size` bytes takes at most half the IOVA space;
+/// says that `what` skips it if not.
+fn fits_iova(size: usize, iova_space: u64, what: &str) -> bool {
+    let fits = size as u64 <= iova_space / 2;
+    if !fits {
+        println!(
+            "  {what} {} KiB: skipped, more than half the IOVA space",
+            size >> 10
+        );
+    }
+    fits
+}
+
+fn trace_import(mut opts: Opts) -> Result<(), String> {
+    let device = opts.value("--device")?;
+    let size_arg = opts.value("--size")?.unwrap_or_else(|| "4K".into());
+    let size = parse_size(&size_arg).ok_or(format!("bad size '{size_arg}'"))?;
+    let iters_arg = opts.value("--iters")?.unwrap_or_else(|| "200".into());
+    let iters: usize = iters_arg
+        .parse()
+        .map_err(|_| format!("bad --iters '{iters_arg}'"))?;
+    opts.finish()?;
+    let e = |e: uio_dmabuf::Error| e.to_string();
+    let pci = device_or_first(device)?;
+    let uio = Uio::for_device(&pci).map_err(e)?;
+    let dev = ImportDevice::open().map_err(e)?;
+    let (imports, releases) = bench::trace_import_release(&dev, &uio, size, iters).map_err(e)?;
+    println!(
+        "traced: {iters} IMPORT and RELEASE of a {size}-byte system-heap buffer on {pci} \
+         (function_graph, 2 levels; tracing slows every traced call)"
+    );
+    for (name, calls) in [("IMPORT", &imports), ("RELEASE", &releases)] {
+        let (total, rows, rest) = bench::trace::summary(calls);
+        println!("{name}: {total:.2} us per call");
+        println!(
+            "  {:<40} {:>9} {:>7}",
+            "C FUNCTION CALLED", "us/ioctl", "calls"
+        );
+        for (f, us, n) in &rows {
+            println!("  {f:<40} {us:>9.2} {n:>7.1}");
+        }
+        println!(
+            "  {:<40} {rest:>9.2}",
+            "(the rest: syscall entry, driver code)"
+        );
+    }
+    Ok(())
+}
+
 fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     let quick = opts.flag("--quick");
     let device = opts.value("--device")?;
@@ -374,29 +451,9 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     json.insert("path".into(), json!(parts_json));
 
     // 1. Import + release per size, without and with the segment list read out.
-    let sizes: &[(usize, usize)] = if quick {
-        &[
-            (4 << 10, 100),
-            (64 << 10, 100),
-            (1 << 20, 50),
-            (16 << 20, 10),
-        ]
-    } else {
-        &[
-            (4 << 10, 400),
-            (64 << 10, 400),
-            (1 << 20, 200),
-            (16 << 20, 50),
-            (256 << 20, 20),
-        ]
-    };
     let mut rows = Vec::new();
-    for &(size, iters) in sizes {
-        if size as u64 > iova_space / 2 {
-            println!(
-                "  import+release {} KiB: skipped, more than half the IOVA space",
-                size >> 10
-            );
+    for &(size, iters) in bench_sizes(quick) {
+        if !fits_iova(size, iova_space, "import+release") {
             continue;
         }
         let r = bench::import_release(&dev, &uio, size, iters).map_err(e)?;
@@ -422,7 +479,7 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             println!(
                 "  {:<44} {ratio:>10.2}",
                 format!(
-                    "overhead = ours / (syscall + in-kernel), {} KiB",
+                    "overhead = ours / (2 syscalls + in-kernel), {} KiB",
                     size >> 10
                 )
             );
@@ -583,6 +640,16 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     }
     json.insert("irq".into(), Value::Object(irq_json));
 
+    // VFIO type1 beside the driver: behind an IOMMU, with the peer handed to
+    // vfio-pci.
+    match peer.as_deref() {
+        Some(peer) if info.iommu => {
+            let v = vfio_section(&dev, &uio, peer, quick, iova_space)?;
+            json.insert("vfio".into(), v);
+        }
+        _ => println!("  VFIO type1: not measured (needs an IOMMU and a second device)"),
+    }
+
     // SYNC of large imports: one call over the whole mapping (page by page
     // behind an IOMMU where the DMA API wants syncs at all).
     let mut syncs = Vec::new();
@@ -634,20 +701,85 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     Ok(())
 }
 
-/// Moves `peer` to uio_pci_generic, measures its IRQ round trip, moves it back.
+/// VFIO_IOMMU_MAP_DMA + UNMAP_DMA beside IMPORT + RELEASE per size, and the
+/// time to a first device address for a fresh buffer, with `peer` handed to
+/// vfio-pci for the while (bench::vfio).
+fn vfio_section(
+    dev: &ImportDevice,
+    uio: &Uio,
+    peer: &str,
+    quick: bool,
+    iova_space: u64,
+) -> Result<Value, String> {
+    sysfs::pci_hand_to(peer, "vfio-pci").map_err(|e| e.to_string())?;
+    let result = (|| {
+        let e = |e: uio_dmabuf::Error| e.to_string();
+        let vfio = Container::for_device(peer).map_err(e)?;
+        let mut rows = Vec::new();
+        for &(size, iters) in bench_sizes(quick) {
+            if !fits_iova(size, iova_space, "VFIO vs import") {
+                continue;
+            }
+            let kib = size >> 10;
+            let m = bench::vfio::map_vs_import(&vfio, dev, uio, size, iters).map_err(e)?;
+            row(
+                &format!("VFIO map+unmap, anonymous {kib} KiB"),
+                &m.vfio_anon,
+            );
+            row(&format!("VFIO map+unmap, memfd {kib} KiB"), &m.vfio_memfd);
+            row(
+                &format!("import+release, system heap {kib} KiB"),
+                &m.import_heap,
+            );
+            row(
+                &format!("import+release, udmabuf {kib} KiB"),
+                &m.import_udmabuf,
+            );
+            let f = bench::vfio::first_address(&vfio, dev, uio, size, iters.min(100)).map_err(e)?;
+            row(
+                &format!("first address: mmap+VFIO map {kib} KiB"),
+                &f.vfio_anon,
+            );
+            row(
+                &format!("first address: memfd+VFIO map {kib} KiB"),
+                &f.vfio_memfd,
+            );
+            row(
+                &format!("first address: heap alloc+import {kib} KiB"),
+                &f.import_heap,
+            );
+            row(
+                &format!("first address: udmabuf+import {kib} KiB"),
+                &f.import_udmabuf,
+            );
+            rows.push(json!({
+                "size": size,
+                "map": {
+                    "vfio_anon": m.vfio_anon.json(),
+                    "vfio_memfd": m.vfio_memfd.json(),
+                    "import_heap": m.import_heap.json(),
+                    "import_udmabuf": m.import_udmabuf.json(),
+                },
+                "first_address": {
+                    "vfio_anon": f.vfio_anon.json(),
+                    "vfio_memfd": f.vfio_memfd.json(),
+                    "import_heap": f.import_heap.json(),
+                    "import_udmabuf": f.import_udmabuf.json(),
+                },
+            }));
+        }
+        Ok(json!(rows))
+    })();
+    sysfs::pci_hand_back(peer).map_err(|e| format!("{peer} back to uio_dmabuf: {e}"))?;
+    result
+}
+
 /// The interrupt round trip of `uio` (ours) and of `peer` rebound to
 /// `uio_pci_generic`, in alternating rounds; `peer` goes back to uio_dmabuf
 /// afterwards.
 fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), String> {
-    let write =
-        |path: String, v: &str| std::fs::write(&path, v).map_err(|e| format!("{path}: {e}"));
-    write("/sys/bus/pci/drivers/uio_dmabuf/unbind".into(), peer)?;
+    sysfs::pci_hand_to(peer, "uio_pci_generic").map_err(|e| e.to_string())?;
     let result = (|| {
-        write(
-            format!("/sys/bus/pci/devices/{peer}/driver_override"),
-            "uio_pci_generic",
-        )?;
-        write("/sys/bus/pci/drivers_probe".into(), peer)?;
         let generic = Uio::for_device(peer).map_err(|e| e.to_string())?;
         let unmask = bench::pci_unmask_intx(peer).map_err(|e| e.to_string())?;
         let [ours, generic] = bench::interleaved(
@@ -661,9 +793,7 @@ fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), Strin
         .map_err(|e| e.to_string())?;
         Ok((ours, generic))
     })();
-    let _ = write(format!("/sys/bus/pci/devices/{peer}/driver/unbind"), peer);
-    let _ = write(format!("/sys/bus/pci/devices/{peer}/driver_override"), "\n");
-    write("/sys/bus/pci/drivers/uio_dmabuf/bind".into(), peer)?;
+    sysfs::pci_hand_back(peer).map_err(|e| format!("{peer} back to uio_dmabuf: {e}"))?;
     result
 }
 
@@ -865,6 +995,7 @@ fn main() -> ExitCode {
         "list" => list(opts),
         "import" => import(opts),
         "bench" => bench_cmd(opts),
+        "trace-import" => trace_import(opts),
         "edu-selftest" | "zdma-selftest" => {
             let kind = if cmd == "edu-selftest" {
                 EngineKind::Edu
