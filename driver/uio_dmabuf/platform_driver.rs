@@ -24,6 +24,8 @@
 //! but a transfer still running then reaches memory that is unmapped: the
 //! userspace driver must stop its engine before it closes `/dev/uioN`.
 
+use core::cell::UnsafeCell;
+
 use kernel::{
     bindings,
     clk::EnabledClocks,
@@ -56,27 +58,55 @@ use crate::{
 };
 
 extern "C" {
-    /// The OF match table the `of_id` module parameter fills (`of_id.c`): a
-    /// zero-terminated array in module data, written only by the parameter
-    /// parser before module init.
-    fn uio_dmabuf_of_id_table() -> *const bindings::of_device_id;
+    /// The `of_id` module parameter (`of_id.c`): a NUL-terminated string in
+    /// module data, empty if unset, written only by the parameter parser
+    /// before module init.
+    fn uio_dmabuf_of_id() -> *const c_char;
 }
 
-/// The OF match table the `of_id` module parameter fills (`of_id.c`), as the
-/// kernel crate's platform registration takes one.
+/// The platform driver's OF match table: entry 0 names the compatible of the
+/// `of_id` parameter (all zero, a terminator, if it is unset), entry 1 ends
+/// the table. Module init fills it ([`fill_of_id_table`]) before it registers
+/// the platform driver.
 ///
 /// Every implementation of [`IdTable`] must return a zero-terminated array of
 /// `of_device_id` that stays valid and unchanged from the driver's
 /// registration until after its unregistration, with `data` fields the
-/// driver's `IdInfo` can be read from: this one is a static array in module
-/// data, written only by the parameter parser before module init, whose
-/// `data` fields are all NULL (no `IdInfo`: probe gets `None`).
-struct OfIdParamTable;
+/// driver's `IdInfo` can be read from: this one is a static array, written
+/// only before the registration, whose `data` fields are all NULL (no
+/// `IdInfo`: probe gets `None`).
+struct OfIdParamTable(UnsafeCell<[bindings::of_device_id; 2]>);
+
+// SAFETY: The table is written once, by module init before the platform
+// driver's registration, when nothing else can reach it; afterwards it is
+// only read.
+unsafe impl Sync for OfIdParamTable {}
+
+static OF_ID_TABLE: OfIdParamTable =
+    OfIdParamTable(UnsafeCell::new([pin_init::zeroed(), pin_init::zeroed()]));
 
 impl IdTable<of::DeviceId, ()> for OfIdParamTable {
     fn as_ptr(&self) -> *const bindings::of_device_id {
-        // SAFETY: Returns the address of a static array; no precondition.
-        unsafe { uio_dmabuf_of_id_table() }
+        self.0.get().cast()
+    }
+}
+
+/// Copies the `of_id` parameter into the OF match table.
+///
+/// # Safety
+///
+/// Called once, by module init, before the platform driver is registered.
+pub(crate) unsafe fn fill_of_id_table() {
+    // SAFETY: `uio_dmabuf_of_id` returns a NUL-terminated static buffer that
+    // nothing writes after the parameter parser, which ran before module init.
+    let param = unsafe { CStr::from_char_ptr(uio_dmabuf_of_id()) };
+    // SAFETY: By the function's precondition nothing else reaches the table.
+    let entry = unsafe { &mut (*OF_ID_TABLE.0.get())[0] };
+    // The parameter's buffer is as long as the field (`of_id.c`); the last
+    // byte stays the terminator whatever the lengths.
+    let room = entry.compatible.len() - 1;
+    for (dst, &src) in entry.compatible[..room].iter_mut().zip(param.to_bytes()) {
+        *dst = src as c_char;
     }
 }
 
@@ -123,7 +153,7 @@ fn first_irq<'bound>(pdev: &'bound platform::Device<Bound>) -> Result<Option<Irq
 impl platform::Driver for UioDmabufPlatformDriver {
     type IdInfo = ();
     type Data<'bound> = BoundDevice<'bound, PlatformUioOps>;
-    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OfIdParamTable);
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_ID_TABLE);
 
     fn probe<'bound>(
         pdev: &'bound platform::Device<Core<'_>>,

@@ -125,6 +125,9 @@ impl kernel::InPlaceModule for UioDmabufModule {
         // SAFETY: Module init runs once, before the misc device and the PCI
         // driver that use the registry are registered below.
         unsafe { registry::init() };
+        // SAFETY: Module init runs once, before the platform driver that
+        // reads the table is registered below.
+        unsafe { platform_driver::fill_of_id_table() };
         try_pin_init!(Self {
             _debugfs <- stats::Debugfs::new(),
             _misc <- kernel::miscdevice::MiscDeviceRegistration::register(
