@@ -108,12 +108,6 @@ pub(crate) fn pci_attr(pci: &str, attr: &str) -> Result<String, String> {
         .map_err(|e| format!("{pci}/{attr}: {e}"))
 }
 
-pub(crate) fn driver_of(pci: &str) -> Option<String> {
-    fs::read_link(format!("/sys/bus/pci/devices/{pci}/driver"))
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-}
-
 /// q35's ICH9 AHCI controller (8086:2922): no driver in the test kernel, a
 /// memory BAR5. Fails if it is bound to anything.
 pub(crate) fn unbound_ahci() -> Result<String, String> {
@@ -127,9 +121,9 @@ pub(crate) fn unbound_ahci() -> Result<String, String> {
         })
         .ok_or("no ICH9 AHCI controller in this machine")?;
     check!(
-        driver_of(&pci).is_none(),
+        sysfs::pci_driver_of(&pci).is_none(),
         "{pci} already has driver {:?}",
-        driver_of(&pci)
+        sysfs::pci_driver_of(&pci)
     );
     Ok(pci)
 }
@@ -138,7 +132,7 @@ pub(crate) fn unbound_ahci() -> Result<String, String> {
 /// its DMA mask a non-edu device's, and an import attaches to it.
 pub(crate) fn check_bound_ahci(env: &Env, pci: &str, how: &str) -> Outcome {
     check!(
-        driver_of(pci).as_deref() == Some("uio_dmabuf"),
+        sysfs::pci_driver_of(pci).as_deref() == Some("uio_dmabuf"),
         "{pci} not bound after {how}"
     );
     let uio = ok!(Uio::for_device(pci));
@@ -174,21 +168,20 @@ pub(crate) fn t_binds_only_what_it_is_given(env: &Env) -> Outcome {
     // The driver has no static device IDs: loaded, it binds nothing, not even
     // QEMU's edu, until a user hands it a device; and without dma_bits a PCI
     // device gets the PCI default mask of 32 bits, whatever its vendor.
-    fault_injected();
-    sh("rmmod uio_dmabuf && load-uio-dmabuf --no-bind dma_bits=0")?;
+    reload("--no-bind dma_bits=0")?;
     let result = (|| {
         for pci in &env.devices {
             check!(
-                driver_of(pci).is_none(),
+                sysfs::pci_driver_of(pci).is_none(),
                 "{pci} bound at load: {:?}",
-                driver_of(pci)
+                sysfs::pci_driver_of(pci)
             );
         }
         fs::write("/sys/bus/pci/drivers/uio_dmabuf/new_id", "1234 11e8")
             .map_err(|e| format!("new_id: {e}"))?;
         for pci in &env.devices {
             check!(
-                driver_of(pci).as_deref() == Some("uio_dmabuf"),
+                sysfs::pci_driver_of(pci).as_deref() == Some("uio_dmabuf"),
                 "{pci} not bound by new_id"
             );
         }
@@ -223,7 +216,10 @@ pub(crate) fn t_new_id_binds_another_device(env: &Env) -> Outcome {
         format!("{vendor} {device}"),
     );
     result?;
-    check!(driver_of(&pci).is_none(), "{pci} still bound after unbind");
+    check!(
+        sysfs::pci_driver_of(&pci).is_none(),
+        "{pci} still bound after unbind"
+    );
     Ok(())
 }
 
@@ -238,7 +234,10 @@ pub(crate) fn t_driver_override_binds_another_device(env: &Env) -> Outcome {
     let _ = fs::write("/sys/bus/pci/drivers/uio_dmabuf/unbind", &pci);
     let _ = fs::write(&override_path, "\n");
     result?;
-    check!(driver_of(&pci).is_none(), "{pci} still bound after unbind");
+    check!(
+        sysfs::pci_driver_of(&pci).is_none(),
+        "{pci} still bound after unbind"
+    );
     check!(
         pci_attr(&pci, "driver_override")? == "(null)",
         "driver_override not cleared"
@@ -246,9 +245,9 @@ pub(crate) fn t_driver_override_binds_another_device(env: &Env) -> Outcome {
     // Without the override nothing binds it again.
     fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
     check!(
-        driver_of(&pci).is_none(),
+        sysfs::pci_driver_of(&pci).is_none(),
         "{pci} bound without an override: {:?}",
-        driver_of(&pci)
+        sysfs::pci_driver_of(&pci)
     );
     Ok(())
 }
@@ -264,7 +263,7 @@ pub(crate) fn t_foreign_uio_device_is_refused(env: &Env) -> Outcome {
             .map_err(|e| format!("driver_override: {e}"))?;
         fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
         check!(
-            driver_of(&pci).as_deref() == Some("uio_pci_generic"),
+            sysfs::pci_driver_of(&pci).as_deref() == Some("uio_pci_generic"),
             "{pci} not on uio_pci_generic"
         );
         let foreign = ok!(Uio::for_device(&pci));
@@ -364,7 +363,7 @@ pub(crate) fn t_probe_failure_leaves_nothing(env: &Env) -> Outcome {
         loop {
             let (result, injected) = bind_failing_at(&pci, nth)?;
             fault_injected();
-            let bound = driver_of(&pci).as_deref() == Some("uio_dmabuf");
+            let bound = sysfs::pci_driver_of(&pci).as_deref() == Some("uio_dmabuf");
             let listed = listed_devices()?.iter().any(|l| l.starts_with(&pci));
             if !injected {
                 // Past the last allocation: the bind went through.
@@ -415,7 +414,7 @@ pub(crate) fn t_probe_failure_leaves_nothing(env: &Env) -> Outcome {
         let _ = fault_knob(which, "ignore-gfp-wait", "Y");
     }
     // The extra enable can only be dropped while no driver is bound.
-    if driver_of(&pci).is_some() {
+    if sysfs::pci_driver_of(&pci).is_some() {
         unbind(&pci)?;
     }
     fs::write(&enable, "0").map_err(|e| format!("drop the extra enable of {pci}: {e}"))?;
@@ -498,9 +497,9 @@ pub(crate) fn t_interrupt_not_connected(env: &Env) -> Outcome {
         .map_err(|e| format!("remove {pci}: {e}"))?;
     fs::write("/sys/bus/pci/rescan", "1").map_err(|e| format!("rescan: {e}"))?;
     check!(
-        driver_of(&pci).as_deref() == Some("uio_dmabuf"),
+        sysfs::pci_driver_of(&pci).as_deref() == Some("uio_dmabuf"),
         "{pci} with an unrouted interrupt not bound (driver {:?})",
-        driver_of(&pci)
+        sysfs::pci_driver_of(&pci)
     );
     let irq: u64 = pci_attr(&pci, "irq")?
         .parse()
@@ -547,7 +546,7 @@ pub(crate) fn t_sub_page_bar(_env: &Env) -> Outcome {
         fs::write(&override_path, "uio_dmabuf").map_err(|e| format!("driver_override: {e}"))?;
         fs::write("/sys/bus/pci/drivers_probe", &pci).map_err(|e| format!("drivers_probe: {e}"))?;
         check!(
-            driver_of(&pci).as_deref() == Some("uio_dmabuf"),
+            sysfs::pci_driver_of(&pci).as_deref() == Some("uio_dmabuf"),
             "{pci} not bound"
         );
         let uio = ok!(Uio::for_device(&pci));

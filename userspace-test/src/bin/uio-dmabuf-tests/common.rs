@@ -322,6 +322,12 @@ fn driver_file(name: &str, file: &str) -> Result<String, String> {
     Ok(format!("/sys/bus/{}/drivers/uio_dmabuf/{file}", bus.name()))
 }
 
+/// Loads the driver again with `load-uio-dmabuf` arguments `args`.
+pub(crate) fn reload(args: &str) -> Result<String, String> {
+    fault_injected();
+    sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {args}"))
+}
+
 pub(crate) fn unbind(pci: &str) -> Outcome {
     fault_injected();
     fs::write(driver_file(pci, "unbind")?, pci).map_err(|e| format!("unbind {pci}: {e}"))

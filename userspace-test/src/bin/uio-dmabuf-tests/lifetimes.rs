@@ -90,12 +90,6 @@ pub(crate) fn t_rmmod_refused_while_open(_env: &Env) -> Outcome {
     Ok(())
 }
 
-/// Loads the driver again with module parameters `params`.
-fn reload(params: &str) -> Result<String, String> {
-    fault_injected();
-    sh(&format!("rmmod uio_dmabuf && load-uio-dmabuf {params}"))
-}
-
 pub(crate) fn t_per_file_limits(env: &Env) -> Outcome {
     reload("max_imports=3 max_mapped_bytes=65536")?;
     let result = (|| {
