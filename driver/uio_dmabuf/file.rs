@@ -32,7 +32,8 @@ use kernel::{
         },
         Arc,
         ArcBorrow,
-        Mutex, //
+        Mutex,
+        MutexGuard, //
     },
     transmute::{
         AsBytes,
@@ -80,8 +81,39 @@ pub(crate) struct OpenFile {
     /// Released by a dying process, with imports kept for devices still open
     /// (module docs). Set under the table lock.
     orphan: Atomic<bool>,
+    /// The table's limits (immutable).
+    limits: Limits,
+    /// The table's count of imports as of its last unlock (see
+    /// [`OpenFile::table`]): IMPORT's early check reads it without the lock.
+    live: Atomic<u32>,
     #[pin]
     table: Mutex<HandleTable<Arc<Import>>>,
+}
+
+/// The locked handle table of an [`OpenFile`]; publishes its count on unlock.
+struct Table<'a> {
+    guard: MutexGuard<'a, HandleTable<Arc<Import>>>,
+    live: &'a Atomic<u32>,
+}
+
+impl core::ops::Deref for Table<'_> {
+    type Target = HandleTable<Arc<Import>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.guard
+    }
+}
+
+impl core::ops::DerefMut for Table<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.guard
+    }
+}
+
+impl Drop for Table<'_> {
+    fn drop(&mut self) {
+        self.live.store(self.guard.count(), Relaxed);
+    }
 }
 
 /// The per-file limits, from the module parameters.
@@ -117,16 +149,24 @@ fn write_segments(ptr: usize, segments: &[Segment]) -> Result {
 }
 
 impl OpenFile {
+    /// Locks the handle table; every access goes through here.
+    fn table(&self) -> Table<'_> {
+        Table {
+            guard: self.table.lock(),
+            live: &self.live,
+        }
+    }
+
     /// The import named `handle` in this file: `ENOENT` if there is none.
     fn lookup(&self, handle: u32) -> Result<Arc<Import>> {
-        self.table.lock().get(handle).cloned().ok_or(ENOENT)
+        self.table().get(handle).cloned().ok_or(ENOENT)
     }
 
     fn info(&self, arg: usize) -> Result {
         let mut args: InfoArgs = read_in(arg)?;
         let dev = registry::device_for_uio_fd(abi::info_request(&args)?, Access::Read)?;
         let dma = dev.dma();
-        let limits = self.table.lock().limits();
+        let limits = self.limits;
         let device_limits = dev.limits();
         args.abi_version = abi::ABI_VERSION;
         args.dma_mask = dma.mask;
@@ -149,22 +189,30 @@ impl OpenFile {
     fn import(&self, arg: usize) -> Result {
         let mut args: ImportArgs = read_in(arg)?;
         let req = abi::import_request(&args)?;
-        // Fail early, before any work, when the file is full; checked again on
-        // insertion.
-        self.table.lock().check_room(0)?;
+        // Fail early, before any work, when the file is full; decided on
+        // insertion, under the table lock.
+        if self.live.load(Relaxed) >= self.limits.max_entries {
+            return Err(ENOSPC);
+        }
         let dev = registry::device_for_uio_fd(req.uio_fd, Access::Write)?;
-        let user = dev.begin_use()?;
         let node = HandleNode::new()?;
-        let import = Import::new(&user, &req)?;
+        let import = Import::new(dev, &req)?;
         let size = import.size();
-        // Inserted while `user` holds the device, so that unbind, which waits
-        // for `user`, then finds it in the table. Nothing is copied to userspace
-        // before `user` is dropped: a copy may block on a page fault for as long
-        // as userspace wants, and unbind must not wait for that.
-        let handle = self.table.lock().insert(node, size, import.clone())?;
-        drop(user);
+        // Into the table only while the device admits mappings, checked under
+        // the table lock: unbind, which stops admitting first, then finds it
+        // there (see `crate::state`). Nothing is copied to userspace before:
+        // unbind waits for an IMPORT in flight (its mapping slot), and a copy
+        // may block on a page fault for as long as userspace wants; from the
+        // table, unbind revokes it.
+        let handle = {
+            let mut table = self.table();
+            if !import.device().admits_mappings() {
+                return Err(ENODEV);
+            }
+            table.insert(node, size, import.clone())?
+        };
         let copied = (|| {
-            let segments = import.segments()?;
+            let segments = import.segments_as_mapped();
             let shown = segments.len().min(req.capacity as usize);
             write_segments(req.segments, &segments[..shown])?;
             args.handle = handle;
@@ -178,14 +226,7 @@ impl OpenFile {
             // handle may name a newer import by now). Taken out of the table
             // first, so the table lock is released before the teardown calls
             // into the exporter.
-            let removed = {
-                let mut table = self.table.lock();
-                match table.get(handle) {
-                    Some(entry) if Arc::ptr_eq(entry, &import) => table.remove(handle),
-                    _ => None,
-                }
-            };
-            if let Some(import) = removed {
+            if let Some(import) = self.take(handle, &import) {
                 import.revoke(Revoked::Released);
             }
             return Err(e);
@@ -218,14 +259,14 @@ impl OpenFile {
     fn release(&self, arg: usize) -> Result {
         let args: ReleaseArgs = read_in(arg)?;
         let handle = abi::release_request(&args)?;
-        let import = self.table.lock().remove(handle).ok_or(ENOENT)?;
+        let import = self.table().remove(handle).ok_or(ENOENT)?;
         import.revoke(Revoked::Released);
         Ok(())
     }
 
     /// The import with the lowest handle at or after `from`.
     fn next_import(&self, from: u32) -> Option<(u32, Arc<Import>)> {
-        let table = self.table.lock();
+        let table = self.table();
         let handle = table.find_from(from, |_| true)?;
         Some((handle, table.get(handle)?.clone()))
     }
@@ -245,7 +286,7 @@ impl OpenFile {
 
     /// Takes `import` out of the table if `handle` still names it.
     fn take(&self, handle: u32, import: &Arc<Import>) -> Option<Arc<Import>> {
-        let mut table = self.table.lock();
+        let mut table = self.table();
         match table.get(handle) {
             Some(entry) if Arc::ptr_eq(entry, import) => table.remove(handle),
             _ => None,
@@ -254,7 +295,7 @@ impl OpenFile {
 
     /// An orphan whose last import is gone leaves the registry.
     fn unregister_if_done(&self) {
-        if self.orphan.load(Relaxed) && self.table.lock().is_empty() {
+        if self.orphan.load(Relaxed) && self.table().is_empty() {
             registry::remove_file(self.id);
         }
     }
@@ -262,7 +303,7 @@ impl OpenFile {
     /// If this file is an orphan: the number of imports it keeps mapped and
     /// the sum of their sizes (debugfs `summary`).
     pub(crate) fn orphaned(&self) -> Option<(u32, u64)> {
-        let table = self.table.lock();
+        let table = self.table();
         self.orphan
             .load(Relaxed)
             .then(|| (table.count(), table.bytes()))
@@ -305,7 +346,7 @@ impl OpenFile {
     /// open (or being unbound) now, keeps the others (module docs).
     fn orphan(&self) {
         {
-            let _table = self.table.lock();
+            let _table = self.table();
             self.orphan.store(true, Relaxed);
         }
         self.for_each_import(|handle, import| {
@@ -335,11 +376,14 @@ impl MiscDevice for OpenFile {
     type Ptr = Arc<OpenFile>;
 
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Self>> {
+        let file_limits = limits();
         let file = Arc::pin_init(
             try_pin_init!(OpenFile {
                 id: registry::new_file_id(),
                 orphan: Atomic::new(false),
-                table <- new_mutex!(HandleTable::new(limits())),
+                limits: file_limits,
+                live: Atomic::new(0),
+                table <- new_mutex!(HandleTable::new(file_limits)),
             }),
             GFP_KERNEL,
         )?;
@@ -354,7 +398,7 @@ impl MiscDevice for OpenFile {
         }
         registry::remove_file(this.id);
         loop {
-            let Some(import) = this.table.lock().pop_first() else {
+            let Some(import) = this.table().pop_first() else {
                 break;
             };
             import.revoke(Revoked::Released);

@@ -45,11 +45,6 @@ impl<V> HandleTable<V> {
         }
     }
 
-    /// The table's limits.
-    pub(crate) fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Whether one more entry of `size` bytes would fit (`ENOSPC`, `EDQUOT`).
     pub(crate) fn check_room(&self, size: u64) -> Result {
         if self.count >= self.limits.max_entries {

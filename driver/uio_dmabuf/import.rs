@@ -8,7 +8,7 @@
 //! before a concurrent RELEASE took it sees the same errno as one just after),
 //! or `ENODEV` if its device was unbound. The segment list is computed once at
 //! import and never changes, so reading it needs no lock beyond the revocation
-//! check.
+//! check (and IMPORT, which reports what it mapped, reads it without one).
 
 use kernel::{
     dma_buf::{
@@ -35,19 +35,15 @@ use crate::{
         SegmentList, //
     },
     state::{
-        BufferClaim,
         DeviceState,
-        DeviceUse,
-        MappedToken, //
+        MappingSlot, //
     },
 };
 
-/// A mapping, the device's count of it and the buffer's claim on the device;
-/// dropped in this order.
+/// A mapping and its slot on the device; dropped in this order.
 struct LiveMapping {
     mapping: Mapping,
-    _token: MappedToken,
-    _claim: BufferClaim,
+    _slot: MappingSlot,
 }
 
 /// Why an import's mapping is gone.
@@ -86,33 +82,32 @@ pub(crate) struct Import {
 }
 
 impl Import {
-    /// Imports `req.dmabuf_fd` into the device of `user`: takes a reference,
-    /// attaches, maps in `req.direction`, and merges the segments.
+    /// Imports `req.dmabuf_fd` into `dev`: takes a reference, reserves a
+    /// mapping slot, attaches, maps in `req.direction`, and merges the segments.
     ///
-    /// Errors: `EBADF`/`EINVAL` from the fd, `EEXIST` if the dma-buf is imported
-    /// for this device already, `ENOSPC`/`EDQUOT` if the device holds its limit
-    /// of imports or bytes, the exporter's error from attach or
+    /// Errors: `EBADF`/`EINVAL` from the fd, `ENODEV` once `dev`'s unbind has
+    /// begun, `EEXIST` if the dma-buf is imported for this device already,
+    /// `ENOSPC`/`EDQUOT` if the device holds its limit of imports or bytes
+    /// (see [`DeviceState::reserve_mapping`]), the exporter's error from attach or
     /// map, `ERANGE` if the device cannot reach all memory (see
     /// [`crate::state::DmaInfo::read`]) or a segment lies beyond its DMA mask (never
     /// handed out: the device would silently truncate it), `E2BIG` if
     /// `req.contiguous` and there is more than one segment, `ENOMEM`.
-    pub(crate) fn new(user: &DeviceUse, req: &ImportRequest) -> Result<Arc<Self>> {
+    pub(crate) fn new(dev: Arc<DeviceState>, req: &ImportRequest) -> Result<Arc<Self>> {
         let buf = DmaBuf::get(req.dmabuf_fd)?;
-        if user.state().dma().unreachable_memory {
+        let dma = dev.dma();
+        if dma.unreachable_memory {
             return Err(ERANGE);
         }
         let size = u64::try_from(buf.size())?;
-        let claim = user.claim_buffer(&buf)?;
-        let mut token = user.reserve_mapping(size)?;
-        let attach = Attachment::new(buf, user.bound())?;
+        let mut slot = dev.reserve_mapping(&buf)?;
+        let attach = Attachment::new(buf, slot.bound())?;
         let mapping = Mapping::new(attach, req.direction)?;
-        token.mapped();
+        slot.mapped();
         let live = LiveMapping {
             mapping,
-            _token: token,
-            _claim: claim,
+            _slot: slot,
         };
-        let dma = user.state().dma();
         let table = live.mapping.sg_table();
         let segments = segments::collect(
             table.iter().map(|e| (e.dma_address(), e.dma_len())),
@@ -130,7 +125,7 @@ impl Import {
         }
         Arc::pin_init(
             try_pin_init!(Self {
-                device: user.state().clone(),
+                device: dev,
                 size,
                 segments,
                 state <- new_mutex!(State::Live(live)),
@@ -156,6 +151,13 @@ impl Import {
             State::Live(_) => Ok(self.segments.as_slice()),
             State::Revoked(why) => Err(why.errno()),
         }
+    }
+
+    /// The segment list as it was mapped, whether or not revoked since: what
+    /// IMPORT reports (a RELEASE or unbind that got in after the import was
+    /// in its table comes after the IMPORT).
+    pub(crate) fn segments_as_mapped(&self) -> &[Segment] {
+        self.segments.as_slice()
     }
 
     /// Syncs the mapping for the CPU or the device: errors as

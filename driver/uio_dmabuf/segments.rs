@@ -90,21 +90,25 @@ pub(crate) fn collect(
     max_len: u64,
 ) -> Result<SegmentList> {
     let mut first = None;
-    let mut rest = KVec::new();
+    // Created for a second segment only: even an empty vector is a call to
+    // the allocator when dropped.
+    let mut rest: Option<KVec<Segment>> = None;
     merge(entries, max_len, |seg| {
         if first.is_none() {
             first = Some(seg);
             Ok(())
         } else {
-            rest.push(seg, GFP_KERNEL).map_err(Error::from)
+            rest.get_or_insert_with(KVec::new)
+                .push(seg, GFP_KERNEL)
+                .map_err(Error::from)
         }
     })?;
     let Some(first) = first else {
         return Ok(SegmentList::Many(KVec::new()));
     };
-    if rest.is_empty() {
+    let Some(rest) = rest else {
         return Ok(SegmentList::One(first));
-    }
+    };
     let mut all = KVec::with_capacity(rest.len() + 1, GFP_KERNEL)?;
     all.push(first, GFP_KERNEL)?;
     all.extend_from_slice(&rest, GFP_KERNEL)?;

@@ -14,14 +14,25 @@
 //! the same protocol runs with nothing to switch (see
 //! [`crate::platform_driver`] for what that leaves to userspace).
 //!
+//! **Mappings** are admitted one [`MappingSlot`] at a time
+//! ([`DeviceState::reserve_mapping`]): the slot claims the dma-buf for the
+//! device, counts against the device's limits and keeps the device bound until
+//! it drops, after the mapping is gone. An IMPORT in flight holds a slot; it
+//! puts its import into its file's table only while the device still admits
+//! mappings ([`DeviceState::admits_mappings`], read under the table's lock).
+//!
 //! **Unbind** (see [`crate::pci_driver`], [`crate::platform_driver`]) then runs
 //! in three steps:
-//!  1. no new users: `bound` is cleared, so [`DeviceState::begin_use`] fails with
-//!     `ENODEV`, then it waits for the current users (IMPORTs in flight) to finish,
-//!     each having either inserted its import into a file's table or dropped it;
-//!  2. the caller revokes every import of the device found in the open files;
-//!  3. it waits until the device has no DMA mapping left, which also covers
-//!     mappings being dropped right now by a concurrent RELEASE or close.
+//!  1. no new mappings: `bound` is cleared, so [`DeviceState::reserve_mapping`]
+//!     fails with `ENODEV` and no IMPORT in flight puts its import into a table
+//!     from now on (it fails with `ENODEV` and drops it);
+//!  2. the caller revokes every import of the device found in the open files.
+//!     An IMPORT in flight either put its import into its table before step 2
+//!     locked that table, and step 2 finds it there, or locks the table after
+//!     step 2 did and then sees step 1 (the table lock orders the two);
+//!  3. it waits until the device has no mapping slot left: IMPORTs in flight have
+//!     finished, and mappings being dropped right now by a concurrent RELEASE or
+//!     close are gone.
 //!
 //! After that no mapping of the device exists and none can be created.
 
@@ -43,6 +54,10 @@ use kernel::{
     },
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Arc,
         CondVar,
         Mutex,
@@ -99,15 +114,16 @@ impl DmaInfo {
     }
 }
 
-/// Lifecycle counters, under [`DeviceState::life`].
+/// The device's mappings, under [`DeviceState::life`].
 struct Life {
-    /// Still bound to the driver: new users are admitted.
+    /// Still bound to the driver: new mappings are admitted.
     bound: bool,
-    /// Live [`DeviceUse`] guards.
-    users: u32,
-    /// Live DMA mappings ([`MappedToken`]s) and their sizes.
+    /// Live [`MappingSlot`]s and the sizes of their dma-bufs.
     mapped: u32,
     bytes: u64,
+    /// The dma-bufs the slots are for (by identity): each at most once, see
+    /// [`DeviceState::reserve_mapping`].
+    buffers: RBTree<usize, ()>,
 }
 
 /// Who may switch the device's DMA, under [`DeviceState::control`].
@@ -154,10 +170,9 @@ pub(crate) struct DeviceState {
     limits: Limits,
     /// Mappings alive on the device (debugfs).
     counters: DeviceCounters,
-    /// The dma-bufs imported for this device (by identity): each at most once,
-    /// see [`DeviceUse::claim_buffer`].
-    #[pin]
-    buffers: Mutex<RBTree<usize, ()>>,
+    /// `life.bound`, written under that lock, read without it
+    /// ([`DeviceState::admits_mappings`]).
+    admitting: Atomic<bool>,
     #[pin]
     control: Mutex<Control>,
     #[pin]
@@ -182,9 +197,14 @@ impl DeviceState {
                 dma,
                 limits,
                 counters: DeviceCounters::new(),
-                buffers <- new_mutex!(RBTree::new()),
+                admitting: Atomic::new(true),
                 control <- new_mutex!(Control { shut: false, uio_files: 0 }),
-                life <- new_mutex!(Life { bound: true, users: 0, mapped: 0, bytes: 0 }),
+                life <- new_mutex!(Life {
+                    bound: true,
+                    mapped: 0,
+                    bytes: 0,
+                    buffers: RBTree::new(),
+                }),
                 changed <- new_condvar!(),
             }),
             GFP_KERNEL,
@@ -221,7 +241,7 @@ impl DeviceState {
     pub(crate) fn unbind(&self, listing: &registry::Listing, stop_dma: impl FnOnce()) {
         self.shut_control(stop_dma);
         listing.withdraw();
-        self.stop_users();
+        self.stop_mappings();
         registry::for_each_file(|file| file.revoke_device(self));
         self.wait_unmapped();
     }
@@ -313,27 +333,62 @@ impl DeviceState {
         f();
     }
 
-    /// Admits a user that may create DMA mappings: `ENODEV` once unbind began.
-    pub(crate) fn begin_use(self: &Arc<Self>) -> Result<DeviceUse> {
-        let mut life = self.life.lock();
+    /// Reserves a mapping of dma-buf `buf` on the device until the slot drops,
+    /// before the mapping is made: `ENODEV` once unbind has begun, `EEXIST` if
+    /// `buf` is mapped for the device already (by any open file), `ENOSPC` if
+    /// the device holds its limit of mappings, `EDQUOT` if `buf`'s size more
+    /// would exceed its byte limit.
+    ///
+    /// One mapping per buffer and device: without an IOMMU or bouncing, two
+    /// mappings of the same pages for one device are indistinguishable (same
+    /// DMA addresses), which makes their syncs ambiguous to the DMA API's debug
+    /// accounting and wastes mappings; userspace shares the one handle instead.
+    pub(crate) fn reserve_mapping(self: &Arc<Self>, buf: &DmaBuf) -> Result<MappingSlot> {
+        let bytes = u64::try_from(buf.size())?;
+        let id = buf.id();
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let mut guard = self.life.lock();
+        let life = &mut *guard;
         if !life.bound {
             return Err(ENODEV);
         }
-        life.users += 1;
-        Ok(DeviceUse { dev: self.clone() })
+        let Entry::Vacant(claim) = life.buffers.entry(id) else {
+            return Err(EEXIST);
+        };
+        if life.mapped >= self.limits.max_entries {
+            return Err(ENOSPC);
+        }
+        match life.bytes.checked_add(bytes) {
+            Some(total) if total <= self.limits.max_bytes => life.bytes = total,
+            _ => return Err(EDQUOT),
+        }
+        claim.insert((), node);
+        life.mapped += 1;
+        // INVARIANT: counted in `mapped` while `bound`.
+        Ok(MappingSlot {
+            dev: self.clone(),
+            id,
+            bytes,
+            counted: false,
+            _buf: buf.new_reference(),
+        })
     }
 
-    /// Steps 1 of unbind (module docs): refuses new users and waits for the
-    /// current ones.
-    fn stop_users(&self) {
+    /// Whether the device still admits mappings (unbind has not begun):
+    /// without a lock, for a caller that orders itself against unbind through
+    /// another lock it shares with unbind's later steps (module docs).
+    pub(crate) fn admits_mappings(&self) -> bool {
+        self.admitting.load(Relaxed)
+    }
+
+    /// Step 1 of unbind (module docs): no new mappings.
+    fn stop_mappings(&self) {
         let mut life = self.life.lock();
         life.bound = false;
-        while life.users > 0 {
-            self.changed.wait(&mut life);
-        }
+        self.admitting.store(false, Relaxed);
     }
 
-    /// Step 3 of unbind: waits until no mapping of the device is left.
+    /// Step 3 of unbind: waits until no mapping slot of the device is left.
     fn wait_unmapped(&self) {
         let mut life = self.life.lock();
         while life.mapped > 0 {
@@ -342,130 +397,58 @@ impl DeviceState {
     }
 }
 
-/// A user of a bound device; the device stays bound while it lives.
+/// One mapping of a dma-buf on a device, admitted by
+/// [`DeviceState::reserve_mapping`]: its claim on the buffer and its share of
+/// the device's limits. Drop it after the mapping is gone.
+///
+/// The slot holds its own reference to the dma-buf, dropped only after the
+/// claim is withdrawn: the buffer's address, which is the claim's key, cannot
+/// be reused by a new dma-buf while the claim stands (that new buffer would be
+/// refused with a spurious `EEXIST`).
 ///
 /// # Invariants
 ///
-/// `dev.life.users` counts this guard, and `dev.life.bound` was true when it was
-/// created, so unbind is waiting in [`DeviceState::stop_users`] (or not begun).
-pub(crate) struct DeviceUse {
+/// `dev.life.mapped` counts this slot, and `dev.life.bound` was true when it
+/// was created, so unbind is waiting in [`DeviceState::wait_unmapped`] (or has
+/// not got there).
+pub(crate) struct MappingSlot {
     dev: Arc<DeviceState>,
-}
-
-impl DeviceUse {
-    /// The device, proven bound.
-    pub(crate) fn bound(&self) -> &device::Device<Bound> {
-        let dev: &device::Device = &self.dev.dev;
-        // SAFETY: By the type invariant unbind has not got past `stop_users`,
-        // which waits for this guard, so the device is bound for as long as the
-        // returned reference (borrowing the guard) lives.
-        unsafe { dev.as_bound() }
-    }
-
-    /// The device's state.
-    pub(crate) fn state(&self) -> &Arc<DeviceState> {
-        &self.dev
-    }
-
-    /// Claims dma-buf `buf` for this device until the claim drops: `EEXIST` if
-    /// it is imported for the device already (by any open file).
-    ///
-    /// One mapping per buffer and device: without an IOMMU or bouncing, two
-    /// mappings of the same pages for one device are indistinguishable (same
-    /// DMA addresses), which makes their syncs ambiguous to the DMA API's debug
-    /// accounting and wastes mappings; userspace shares the one handle instead.
-    pub(crate) fn claim_buffer(&self, buf: &DmaBuf) -> Result<BufferClaim> {
-        let id = buf.id();
-        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        match self.dev.buffers.lock().entry(id) {
-            Entry::Occupied(_) => return Err(EEXIST),
-            Entry::Vacant(slot) => slot.insert((), node),
-        };
-        Ok(BufferClaim {
-            dev: self.dev.clone(),
-            id,
-            _buf: buf.new_reference(),
-        })
-    }
-
-    /// Reserves room for one more DMA mapping of `bytes` on the device, before
-    /// it is made, until the token drops: `ENOSPC` if the device holds its
-    /// limit of imports already, `EDQUOT` if `bytes` more would exceed its byte
-    /// limit.
-    pub(crate) fn reserve_mapping(&self, bytes: u64) -> Result<MappedToken> {
-        let limits = self.dev.limits;
-        let mut life = self.dev.life.lock();
-        if life.mapped >= limits.max_entries {
-            return Err(ENOSPC);
-        }
-        match life.bytes.checked_add(bytes) {
-            Some(total) if total <= limits.max_bytes => life.bytes = total,
-            _ => return Err(EDQUOT),
-        }
-        life.mapped += 1;
-        Ok(MappedToken {
-            dev: self.dev.clone(),
-            bytes,
-            counted: false,
-        })
-    }
-}
-
-impl Drop for DeviceUse {
-    fn drop(&mut self) {
-        let mut life = self.dev.life.lock();
-        life.users -= 1;
-        // Only unbind waits, and it clears `bound` under this lock first.
-        if life.users == 0 && !life.bound {
-            self.dev.changed.notify_all();
-        }
-    }
-}
-
-/// Accounts one DMA mapping of a device; drop it after the mapping is gone.
-pub(crate) struct MappedToken {
-    dev: Arc<DeviceState>,
+    id: usize,
     bytes: u64,
     /// The mapping was made and is counted in debugfs.
     counted: bool,
+    _buf: DmaBuf,
 }
 
-impl MappedToken {
-    /// The mapping exists now: counts it in debugfs until the token drops.
+impl MappingSlot {
+    /// The device, proven bound.
+    pub(crate) fn bound(&self) -> &device::Device<Bound> {
+        let dev: &device::Device = &self.dev.dev;
+        // SAFETY: By the type invariant unbind has not got past `wait_unmapped`,
+        // which waits for this slot, so the device is bound for as long as the
+        // returned reference (borrowing the slot) lives.
+        unsafe { dev.as_bound() }
+    }
+
+    /// The mapping exists now: counts it in debugfs until the slot drops.
     pub(crate) fn mapped(&mut self) {
         self.dev.counters.mapped(self.bytes);
         self.counted = true;
     }
 }
 
-impl Drop for MappedToken {
+impl Drop for MappingSlot {
     fn drop(&mut self) {
         if self.counted {
             self.dev.counters.unmapped(self.bytes);
         }
         let mut life = self.dev.life.lock();
+        life.buffers.remove(&self.id);
         life.mapped -= 1;
         life.bytes -= self.bytes;
+        // Only unbind waits, and it clears `bound` under this lock first.
         if life.mapped == 0 && !life.bound {
             self.dev.changed.notify_all();
         }
-    }
-}
-
-/// A dma-buf claimed for a device ([`DeviceUse::claim_buffer`]).
-///
-/// The claim holds its own reference to the dma-buf, dropped only after the
-/// claim is withdrawn: the buffer's address, which is the claim's key, cannot
-/// be reused by a new dma-buf while the claim stands (that new buffer would be
-/// refused with a spurious `EEXIST`).
-pub(crate) struct BufferClaim {
-    dev: Arc<DeviceState>,
-    id: usize,
-    _buf: DmaBuf,
-}
-
-impl Drop for BufferClaim {
-    fn drop(&mut self) {
-        self.dev.buffers.lock().remove(&self.id);
     }
 }

@@ -19,7 +19,7 @@
 //! Here, `unsafe` appears only where the kernel crate demands it of any user,
 //! each with its safety argument: the module-wide lock's one-time
 //! initialisation ([`registry`]), the proof that a guarded device is bound
-//! ([`state::DeviceUse`], from the unbind protocol's invariant), the
+//! ([`state::MappingSlot`], from the unbind protocol's invariant), the
 //! `FromBytes`/`AsBytes` marker impls of the plain-data uapi and segment types,
 //! and the OF match table of the `of_id` parameter ([`platform_driver`]).
 
