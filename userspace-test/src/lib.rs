@@ -7,10 +7,12 @@
 //! - [`uio`]: `/dev/uioN` maps and interrupts; [`edu`]: QEMU's edu device;
 //!   [`zdma`]: a ZynqMP DMA channel; [`selftest`]: end-to-end DMA into imports
 //!   by either.
-//! - [`sysfs`]: which devices the driver binds; [`mmap`]: owned mappings.
+//! - [`sysfs`]: which devices the driver binds; [`mmap`]: owned mappings;
+//!   [`affinity`]: the thread and interrupts on one CPU.
 //! - [`bench`]: the benchmarks; [`vfio`]: VFIO's type1 IOMMU, which they compare
 //!   with.
 
+pub mod affinity;
 pub mod bench;
 pub mod buffers;
 pub mod edu;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use uio_dmabuf::affinity;
 use uio_dmabuf::bench::{self, whole, Stats};
 use uio_dmabuf::edu;
 use uio_dmabuf::selftest::{self, Exporter, Syncs};
@@ -433,6 +434,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         "MEASUREMENT (per operation)", "MEDIAN us", "P99 us", "N"
     );
 
+    // Single-threaded measurements run on CPU 0 (see `affinity`): where the
+    // scheduler happens to put the thread otherwise moves ratios between runs.
+    affinity::pin_thread_to_cpu0().map_err(|err| format!("pinning to CPU 0: {err}"))?;
+
     // 2a. The syscall floor.
     let floor = bench::measure(100, if quick { 500 } else { 3000 }, || {
         bench::noop_ioctl(&dev)
@@ -583,8 +588,10 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     json.insert("scaling_baseline_again".into(), again.json());
     json.insert("scaling".into(), json!(scale));
     let ms = if quick { 1000 } else { 4000 };
+    affinity::unpin_thread();
     let one_fd = bench::threads_throughput(&uio, 8, true, ms).map_err(e)?;
     let many_fd = bench::threads_throughput(&uio, 8, false, ms).map_err(e)?;
+    affinity::pin_thread_to_cpu0().map_err(|err| format!("pinning to CPU 0: {err}"))?;
     println!(
         "  8 threads: {one_fd:.0} import+release/s on one fd, {many_fd:.0}/s on 8 fds ({:.2}x)",
         one_fd / many_fd
@@ -616,8 +623,15 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
         }),
     );
 
-    // 6. Interrupt round trip: ours vs uio_pci_generic, in alternating rounds.
+    // 6. Interrupt round trip: ours vs uio_pci_generic, in alternating rounds,
+    // with both interrupts on this thread's CPU 0.
     let irq_iters = if quick { 50 } else { 300 };
+    let placed: Vec<&str> = std::iter::once(pci.as_str())
+        .chain(peer.as_deref())
+        .collect();
+    let on_cpu0 = affinity::IrqsOnCpu0::new(&placed)
+        .map_err(|err| println!("  IRQ round trip: not pinned to CPU 0 ({err})"))
+        .ok();
     let side_by_side = peer.as_deref().and_then(|peer| {
         peer_irq(&uio, peer, irq_iters)
             .map_err(|msg| println!("  IRQ round trip, uio_pci_generic: not measured ({msg})"))
@@ -630,6 +644,7 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
             None,
         ),
     };
+    drop(on_cpu0);
     row("IRQ round trip, uio_dmabuf (write 1 to re-enable)", &ours);
     let mut irq_json = Map::new();
     irq_json.insert("uio_dmabuf".into(), ours.json());

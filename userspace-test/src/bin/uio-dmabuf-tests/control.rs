@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use uio_dmabuf::affinity;
 use uio_dmabuf::mmap::Mapping;
 
 use crate::common::*;
@@ -174,37 +175,6 @@ pub(crate) fn t_irqcontrol_cannot_undo_unbind(env: &Env) -> Outcome {
     Ok(())
 }
 
-/// Pins the calling thread (and the children it forks) to CPU 0, so that pages
-/// a dying child frees land on the per-CPU free list the next allocation here
-/// takes from.
-fn pin_to_cpu0() -> Outcome {
-    // SAFETY: A zeroed cpu_set_t is a valid empty set; CPU_SET and
-    // sched_setaffinity only touch it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "sched_setaffinity: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Undoes [`pin_to_cpu0`].
-fn unpin() {
-    // SAFETY: As in `pin_to_cpu0`, with every CPU in the set.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in 0..libc::CPU_SETSIZE as usize {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
 /// Kernel log lines of IOMMU (DMAR) faults so far.
 fn dmar_faults() -> Result<usize, String> {
     Ok(sh("dmesg")?
@@ -279,9 +249,11 @@ fn pages_with(pages: &[(OwnedFd, Mapping)], pattern: &[u8]) -> usize {
 
 pub(crate) fn t_dma_stopped_when_the_importer_dies(env: &Env) -> Outcome {
     let pci = env.first()?.to_string();
-    pin_to_cpu0()?;
+    // On CPU 0, children too: pages a dying child frees land on the per-CPU
+    // free list the next allocation here takes from.
+    affinity::pin_thread_to_cpu0().map_err(|e| format!("sched_setaffinity: {e}"))?;
     let result = importer_dies_rounds(env, &pci);
-    unpin();
+    affinity::unpin_thread();
     result
 }
 
