@@ -22,8 +22,10 @@ use kernel::{
     },
     prelude::*,
     sync::atomic::{
+        Acquire,
         Atomic,
-        Relaxed, //
+        Relaxed,
+        Release, //
     },
 };
 
@@ -56,7 +58,8 @@ impl Counters {
     /// A mapping of `bytes` was torn down.
     pub(crate) fn unmapped(&self, bytes: u64) {
         self.bytes_mapped.fetch_sub(bytes, Relaxed);
-        self.releases_total.add(1u64, Relaxed);
+        // Release: a reader that sees this release sees its import counted.
+        self.releases_total.fetch_add(1u64, Release);
     }
 
     /// An ioctl failed.
@@ -67,7 +70,7 @@ impl Counters {
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Releases first, so the difference cannot go below zero: a mapping
         // made and torn down between the two reads counts as alive once.
-        let releases = self.releases_total.load(Relaxed);
+        let releases = self.releases_total.load(Acquire);
         let imports = self.imports_total.load(Relaxed);
         writeln!(f, "imports_alive {}", imports.saturating_sub(releases))?;
         writeln!(f, "bytes_mapped {}", self.bytes_mapped.load(Relaxed))?;
