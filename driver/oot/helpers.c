@@ -12,9 +12,6 @@
 
 #include "../rust/helpers/clk.c"
 #include "../rust/helpers/dma.c"
-#ifdef CONFIG_DMA_SHARED_BUFFER
-#include "../rust/helpers/dma-buf.c"
-#endif
 #include "../rust/helpers/iommu.c"
 #include "../rust/helpers/irq.c"
 #include "../rust/helpers/pci.c"

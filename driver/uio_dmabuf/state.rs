@@ -24,8 +24,8 @@
 //! **Unbind** (see [`crate::pci_driver`], [`crate::platform_driver`]) then runs
 //! in three steps:
 //!  1. no new mappings: `bound` is cleared, so [`DeviceState::reserve_mapping`]
-//!     fails with `ENODEV` and no IMPORT in flight puts its import into a table
-//!     from now on (it fails with `ENODEV` and drops it);
+//!     fails with `ENODEV`, and an IMPORT in flight that locks its table after
+//!     step 2 did fails with `ENODEV` and drops its import;
 //!  2. the caller revokes every import of the device found in the open files.
 //!     An IMPORT in flight either put its import into its table before step 2
 //!     locked that table, and step 2 finds it there, or locks the table after
@@ -121,9 +121,9 @@ struct Life {
     /// Live [`MappingSlot`]s and the sizes of their dma-bufs.
     mapped: u32,
     bytes: u64,
-    /// The dma-bufs the slots are for (by identity): each at most once, see
-    /// [`DeviceState::reserve_mapping`].
-    buffers: RBTree<usize, ()>,
+    /// The dma-bufs the slots are for (by inode number, which no other dma-buf
+    /// ever has): each at most once, see [`DeviceState::reserve_mapping`].
+    buffers: RBTree<u64, ()>,
 }
 
 /// Who may switch the device's DMA, under [`DeviceState::control`].
@@ -345,7 +345,7 @@ impl DeviceState {
     /// accounting and wastes mappings; userspace shares the one handle instead.
     pub(crate) fn reserve_mapping(self: &Arc<Self>, buf: &DmaBuf) -> Result<MappingSlot> {
         let bytes = u64::try_from(buf.size())?;
-        let id = buf.id();
+        let id = buf.inode_number();
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let mut guard = self.life.lock();
         let life = &mut *guard;
@@ -370,7 +370,6 @@ impl DeviceState {
             id,
             bytes,
             counted: false,
-            _buf: buf.new_reference(),
         })
     }
 
@@ -399,12 +398,8 @@ impl DeviceState {
 
 /// One mapping of a dma-buf on a device, admitted by
 /// [`DeviceState::reserve_mapping`]: its claim on the buffer and its share of
-/// the device's limits. Drop it after the mapping is gone.
-///
-/// The slot holds its own reference to the dma-buf, dropped only after the
-/// claim is withdrawn: the buffer's address, which is the claim's key, cannot
-/// be reused by a new dma-buf while the claim stands (that new buffer would be
-/// refused with a spurious `EEXIST`).
+/// the device's limits. Drop it after the mapping is gone. The claim's key
+/// is no other dma-buf's, so it may outlive the buffer.
 ///
 /// # Invariants
 ///
@@ -413,11 +408,10 @@ impl DeviceState {
 /// not got there).
 pub(crate) struct MappingSlot {
     dev: Arc<DeviceState>,
-    id: usize,
+    id: u64,
     bytes: u64,
     /// The mapping was made and is counted in debugfs.
     counted: bool,
-    _buf: DmaBuf,
 }
 
 impl MappingSlot {

@@ -69,18 +69,14 @@ impl DmaBuf {
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(EINVAL)
     }
 
-    /// Takes one more reference to the same dma-buf.
-    pub fn new_reference(&self) -> Self {
-        // SAFETY: By the type invariant the dma-buf is alive, and we hold a
-        // reference for the whole call.
-        unsafe { bindings::get_dma_buf(self.ptr.as_ptr()) };
-        // INVARIANT: `get_dma_buf` took the reference the new object owns.
-        Self { ptr: self.ptr }
-    }
-
-    /// Identity of the dma-buf (its address): compared, never dereferenced.
-    pub fn id(&self) -> usize {
-        self.ptr.as_ptr() as usize
+    /// The number of the dma-buf's inode: the dma-buf core numbers each
+    /// dma-buf it exports from one 64-bit counter, so no other dma-buf has had
+    /// or will have it since boot (unlike its address, which a later dma-buf
+    /// may get once this one is freed).
+    pub fn inode_number(&self) -> u64 {
+        // SAFETY: By the type invariant the dma-buf is alive; its `file` and the
+        // file's inode are set at export and outlive it.
+        unsafe { (*(*(*self.ptr.as_ptr()).file).f_inode).i_ino }
     }
 
     /// The size of the buffer in bytes.
@@ -181,11 +177,13 @@ impl Mapping {
             attach,
         };
         let dev = this.attach.dev.as_raw();
-        this.needs_sync = this.sg_table().iter().any(|entry| {
-            // SAFETY: `dev` is the device the table is mapped for, and the
-            // address one of the mapping's.
-            unsafe { bindings::dma_need_sync(dev, entry.dma_address()) }
-        });
+        // SAFETY: `dev` is a valid device (a reference is held).
+        this.needs_sync = unsafe { bindings::dma_dev_need_sync(dev) }
+            && this.sg_table().iter().any(|entry| {
+                // SAFETY: `dev` is the device the table is mapped for, and the
+                // address one of the mapping's.
+                unsafe { bindings::dma_need_sync(dev, entry.dma_address()) }
+            });
         Ok(this)
     }
 
