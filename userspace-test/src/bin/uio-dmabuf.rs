@@ -624,27 +624,23 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     );
 
     // 6. Interrupt round trip: ours vs uio_pci_generic, in alternating rounds,
-    // with both interrupts on this thread's CPU 0.
+    // with the interrupts on this thread's CPU 0.
     let irq_iters = if quick { 50 } else { 300 };
-    let placed: Vec<&str> = std::iter::once(pci.as_str())
-        .chain(peer.as_deref())
-        .collect();
-    let on_cpu0 = affinity::IrqsOnCpu0::new(&placed)
-        .map_err(|err| println!("  IRQ round trip: not pinned to CPU 0 ({err})"))
-        .ok();
     let side_by_side = peer.as_deref().and_then(|peer| {
-        peer_irq(&uio, peer, irq_iters)
+        peer_irq(&uio, &pci, peer, irq_iters)
             .map_err(|msg| println!("  IRQ round trip, uio_pci_generic: not measured ({msg})"))
             .ok()
     });
     let (ours, generic) = match side_by_side {
         Some((ours, generic)) => (ours, Some(generic)),
-        None => (
-            bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?,
-            None,
-        ),
+        None => {
+            let _on_cpu0 = irqs_on_cpu0(&[&pci]);
+            (
+                bench::irq_round_trip(&uio, irq_iters, || uio.enable_irq()).map_err(e)?,
+                None,
+            )
+        }
     };
-    drop(on_cpu0);
     row("IRQ round trip, uio_dmabuf (write 1 to re-enable)", &ours);
     let mut irq_json = Map::new();
     irq_json.insert("uio_dmabuf".into(), ours.json());
@@ -792,8 +788,18 @@ fn vfio_section(
 /// The interrupt round trip of `uio` (ours) and of `peer` rebound to
 /// `uio_pci_generic`, in alternating rounds; `peer` goes back to uio_dmabuf
 /// afterwards.
-fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), String> {
+/// The interrupts of `pci_devices` on CPU 0 (see `affinity`), or a note why
+/// not.
+fn irqs_on_cpu0(pci_devices: &[&str]) -> Option<affinity::IrqsOnCpu0> {
+    affinity::IrqsOnCpu0::new(pci_devices)
+        .map_err(|err| println!("  IRQ round trip: interrupts not on CPU 0 ({err})"))
+        .ok()
+}
+
+fn peer_irq(uio: &Uio, ours: &str, peer: &str, iters: usize) -> Result<(Stats, Stats), String> {
     sysfs::pci_hand_to(peer, "uio_pci_generic").map_err(|e| e.to_string())?;
+    // Placed once both drivers have requested their interrupts.
+    let on_cpu0 = irqs_on_cpu0(&[ours, peer]);
     let result = (|| {
         let generic = Uio::for_device(peer).map_err(|e| e.to_string())?;
         let unmask = bench::pci_unmask_intx(peer).map_err(|e| e.to_string())?;
@@ -808,6 +814,7 @@ fn peer_irq(uio: &Uio, peer: &str, iters: usize) -> Result<(Stats, Stats), Strin
         .map_err(|e| e.to_string())?;
         Ok((ours, generic))
     })();
+    drop(on_cpu0);
     sysfs::pci_hand_back(peer).map_err(|e| format!("{peer} back to uio_dmabuf: {e}"))?;
     result
 }
