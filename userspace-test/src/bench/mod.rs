@@ -387,6 +387,48 @@ fn memfd_of(bytes: usize) -> Result<File> {
     Ok(memfd)
 }
 
+/// Import + release latency with `live` other imports alive in the same file
+/// of `dev`'s device, beside the same on a second device (`base`: its own file
+/// and `/dev/uioN`, nothing else alive on it), in `rounds` alternating rounds
+/// of `per_round` each: the ratio of the two does not depend on how fast the
+/// host happens to be while either is measured. Returns (with `live`, base).
+pub fn with_live_imports_beside(
+    (dev, uio): (&ImportDevice, &Uio),
+    base: (&ImportDevice, &Uio),
+    live: usize,
+    rounds: usize,
+    per_round: usize,
+) -> Result<(Stats, Stats)> {
+    let mut handles = Vec::with_capacity(live);
+    let result = (|| {
+        for _ in 0..live {
+            let buf: OwnedFd = buffers::system_heap(4096)?;
+            // The import keeps the buffer alive; its fd can go.
+            handles.push(raw_import(dev, uio, &buf, &mut [])?.0);
+        }
+        let buf = buffers::system_heap(4096)?;
+        let base_buf = buffers::system_heap(4096)?;
+        let once = |(d, u): (&ImportDevice, &Uio), b: &OwnedFd| {
+            let (h, _) = raw_import(d, u, b, &mut [])?;
+            d.release(h)
+        };
+        measure(per_round, 0, || once((dev, uio), &buf))?;
+        measure(per_round, 0, || once(base, &base_buf))?;
+        let [with_live, beside] = interleaved(
+            rounds,
+            per_round,
+            &mut [&mut |n| samples(n, || once((dev, uio), &buf)), &mut |n| {
+                samples(n, || once(base, &base_buf))
+            }],
+        )?;
+        Ok((with_live, beside))
+    })();
+    for h in handles {
+        dev.release(h)?;
+    }
+    result
+}
+
 /// Import + release latency with `live` other imports alive in the same file.
 pub fn with_live_imports(
     dev: &ImportDevice,

@@ -550,42 +550,20 @@ fn bench_cmd(mut opts: Opts) -> Result<(), String> {
     } else {
         &[1, 100, 10000, 65000]
     };
-    let iters = if quick { 100 } else { 300 };
-    // Warm up the path (allocator caches) so that the 1-import baseline is
-    // not measured cold, and measure that baseline again at the end: the
-    // ratios are taken against the faster of the two, so that drift over the
-    // run cannot make growth look smaller than it is.
-    bench::with_live_imports(&dev, &uio, 1, iters).map_err(e)?;
-    let mut measured = Vec::new();
-    for &live in lives
+    let lives: Vec<usize> = lives
         .iter()
-        .filter(|&&n| (n as u64) * 4096 <= iova_space / 2)
-    {
-        measured.push((
-            live,
-            bench::with_live_imports(&dev, &uio, live, iters).map_err(e)?,
-        ));
-    }
-    let again = bench::with_live_imports(&dev, &uio, 1, iters).map_err(e)?;
-    let base = measured
-        .first()
-        .map_or(again.median_ns, |(_, s)| s.median_ns.min(again.median_ns));
-    let mut scale = Vec::new();
-    for (live, s) in &measured {
-        row(
-            &format!(
-                "import+release with {live} live imports ({:.2}x)",
-                s.median_ns / base
-            ),
-            s,
-        );
-        scale.push(json!({"live": live, "stats": s.json(), "ratio": s.median_ns / base}));
-    }
-    row(
-        "import+release with 1 live import, again at the end",
-        &again,
-    );
-    json.insert("scaling_baseline_again".into(), again.json());
+        .copied()
+        .filter(|&n| (n as u64) * 4096 <= iova_space / 2)
+        .collect();
+    let base_device = peer
+        .as_deref()
+        .and_then(|p| Some((ImportDevice::open().ok()?, Uio::for_device(p).ok()?)));
+    let scale = match &base_device {
+        Some((base_dev, base_uio)) => {
+            scaling_beside(&dev, &uio, (base_dev, base_uio), &lives, quick).map_err(e)?
+        }
+        None => scaling_in_sequence(&dev, &uio, &lives, quick, &mut json).map_err(e)?,
+    };
     json.insert("scaling".into(), json!(scale));
     let ms = if quick { 1000 } else { 4000 };
     affinity::unpin_thread();
@@ -783,6 +761,70 @@ fn vfio_section(
     })();
     sysfs::pci_hand_back(peer).map_err(|e| format!("{peer} back to uio_dmabuf: {e}"))?;
     result
+}
+
+/// Import+release with each of `lives` imports alive in its file, beside the
+/// same on a second device with nothing alive (`base`), in alternating
+/// rounds (see `bench::with_live_imports_beside`): each ratio is to the
+/// second device in the same rounds. The JSON rows of the report.
+fn scaling_beside(
+    dev: &ImportDevice,
+    uio: &Uio,
+    base: (&ImportDevice, &Uio),
+    lives: &[usize],
+    quick: bool,
+) -> uio_dmabuf::Result<Vec<Value>> {
+    let (rounds, per_round) = if quick { (5, 20) } else { (10, 30) };
+    let mut scale = Vec::new();
+    for &live in lives {
+        let (s, b) = bench::with_live_imports_beside((dev, uio), base, live, rounds, per_round)?;
+        let ratio = s.median_ns / b.median_ns;
+        row(
+            &format!("import+release with {live} live imports ({ratio:.2}x)"),
+            &s,
+        );
+        row("  ... on the second device, same rounds", &b);
+        scale.push(json!({"live": live, "stats": s.json(), "base": b.json(), "ratio": ratio}));
+    }
+    Ok(scale)
+}
+
+/// Without a second device: each of `lives` in turn, then the 1-import
+/// baseline again; the ratios are to the faster of the two baselines, so
+/// that drift over the run cannot make growth look smaller than it is.
+fn scaling_in_sequence(
+    dev: &ImportDevice,
+    uio: &Uio,
+    lives: &[usize],
+    quick: bool,
+    json: &mut Map<String, Value>,
+) -> uio_dmabuf::Result<Vec<Value>> {
+    let iters = if quick { 100 } else { 300 };
+    // Warm up the path (allocator caches) so that the baseline is not cold.
+    bench::with_live_imports(dev, uio, 1, iters)?;
+    let mut measured = Vec::new();
+    for &live in lives {
+        measured.push((live, bench::with_live_imports(dev, uio, live, iters)?));
+    }
+    let again = bench::with_live_imports(dev, uio, 1, iters)?;
+    let base = measured
+        .first()
+        .map_or(again.median_ns, |(_, s)| s.median_ns.min(again.median_ns));
+    let mut scale = Vec::new();
+    for (live, s) in &measured {
+        let ratio = s.median_ns / base;
+        row(
+            &format!("import+release with {live} live imports ({ratio:.2}x)"),
+            s,
+        );
+        scale.push(json!({"live": live, "stats": s.json(), "ratio": ratio}));
+    }
+    row(
+        "import+release with 1 live import, again at the end",
+        &again,
+    );
+    json.insert("scaling_baseline_again".into(), again.json());
+    Ok(scale)
 }
 
 /// The interrupt round trip of `uio` (ours) and of `peer` rebound to
