@@ -23,7 +23,7 @@
 //!
 //! **Unbind** (see [`crate::pci_driver`], [`crate::platform_driver`]) then runs
 //! in three steps:
-//!  1. no new mappings: `bound` is cleared, so [`DeviceState::reserve_mapping`]
+//!  1. no new mappings: `admitting` is cleared, so [`DeviceState::reserve_mapping`]
 //!     fails with `ENODEV`, and an IMPORT in flight that locks its table after
 //!     step 2 did fails with `ENODEV` and drops its import;
 //!  2. the caller revokes every import of the device found in the open files.
@@ -116,8 +116,6 @@ impl DmaInfo {
 
 /// The device's mappings, under [`DeviceState::life`].
 struct Life {
-    /// Still bound to the driver: new mappings are admitted.
-    bound: bool,
     /// Live [`MappingSlot`]s and the sizes of their dma-bufs.
     mapped: u32,
     bytes: u64,
@@ -170,7 +168,8 @@ pub(crate) struct DeviceState {
     limits: Limits,
     /// Mappings alive on the device (debugfs).
     counters: DeviceCounters,
-    /// `life.bound`, written under that lock, read without it
+    /// Still bound to the driver: new mappings are admitted. Written under
+    /// `life`, read under it or without it
     /// ([`DeviceState::admits_mappings`]).
     admitting: Atomic<bool>,
     #[pin]
@@ -200,7 +199,6 @@ impl DeviceState {
                 admitting: Atomic::new(true),
                 control <- new_mutex!(Control { shut: false, uio_files: 0 }),
                 life <- new_mutex!(Life {
-                    bound: true,
                     mapped: 0,
                     bytes: 0,
                     buffers: RBTree::new(),
@@ -349,7 +347,7 @@ impl DeviceState {
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let mut guard = self.life.lock();
         let life = &mut *guard;
-        if !life.bound {
+        if !self.admitting.load(Relaxed) {
             return Err(ENODEV);
         }
         let Entry::Vacant(claim) = life.buffers.entry(id) else {
@@ -364,7 +362,7 @@ impl DeviceState {
         }
         claim.insert((), node);
         life.mapped += 1;
-        // INVARIANT: counted in `mapped` while `bound`.
+        // INVARIANT: counted in `mapped` while `admitting`.
         Ok(MappingSlot {
             dev: self.clone(),
             id,
@@ -382,8 +380,7 @@ impl DeviceState {
 
     /// Step 1 of unbind (module docs): no new mappings.
     fn stop_mappings(&self) {
-        let mut life = self.life.lock();
-        life.bound = false;
+        let _life = self.life.lock();
         self.admitting.store(false, Relaxed);
     }
 
@@ -403,7 +400,7 @@ impl DeviceState {
 ///
 /// # Invariants
 ///
-/// `dev.life.mapped` counts this slot, and `dev.life.bound` was true when it
+/// `dev.life.mapped` counts this slot, and `dev.admitting` was true when it
 /// was created, so unbind is waiting in [`DeviceState::wait_unmapped`] (or has
 /// not got there).
 pub(crate) struct MappingSlot {
@@ -440,8 +437,8 @@ impl Drop for MappingSlot {
         life.buffers.remove(&self.id);
         life.mapped -= 1;
         life.bytes -= self.bytes;
-        // Only unbind waits, and it clears `bound` under this lock first.
-        if life.mapped == 0 && !life.bound {
+        // Only unbind waits, and it clears `admitting` under this lock first.
+        if life.mapped == 0 && !self.dev.admitting.load(Relaxed) {
             self.dev.changed.notify_all();
         }
     }
